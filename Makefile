@@ -1,0 +1,84 @@
+.POSIX:
+.SUFFIXES:
+.SUFFIXES: .c .o
+
+VERSION = 0.1
+PREFIX = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+
+CC = cc
+CFLAGS = -O2 -g -Wall -Wextra
+LDFLAGS =
+
+# pkg-config runs in the recipes' shell, so the Makefile stays POSIX.
+BSD_CFLAGS = `pkg-config --cflags libbsd-overlay`
+BSD_LIBS = `pkg-config --libs libbsd-overlay`
+EXPAT_LIBS = `pkg-config --libs expat`
+CRYPTO_LIBS = `pkg-config --libs libcrypto`
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DVERSION=\"$(VERSION)\" -Icommon $(BSD_CFLAGS) $(CFLAGS)
+
+TOOLS = xmpp-connect/xmpp-connect xmpp-parse/xmpp-parse xmpp-echo/xmpp-echo
+MAN1 = man/xmpp-connect.1 man/xmpp-parse.1 man/xmpp-echo.1 man/echobot.sh.1
+MAN5 = man/xmpp-record.5
+MAN7 = man/echobot.7
+COMMON = common/buf.o common/record.o common/xml.o
+CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o
+PARSE_OBJ = xmpp-parse/xmpp-parse.o
+ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/sasl.o
+UNIT = tests/unit/record-test tests/unit/sasl-test
+
+all: $(TOOLS)
+
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(COMMON): common/record.h
+$(CONNECT_OBJ): common/record.h xmpp-connect/extern.h
+$(PARSE_OBJ): common/record.h
+$(ECHO_OBJ): common/record.h xmpp-echo/sasl.h
+
+xmpp-connect/xmpp-connect: $(CONNECT_OBJ) $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $(CONNECT_OBJ) $(COMMON) $(EXPAT_LIBS) $(BSD_LIBS) -lresolv
+
+xmpp-parse/xmpp-parse: $(PARSE_OBJ) $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $(PARSE_OBJ) $(COMMON) $(EXPAT_LIBS) $(BSD_LIBS)
+
+xmpp-echo/xmpp-echo: $(ECHO_OBJ) $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $(ECHO_OBJ) $(COMMON) $(CRYPTO_LIBS) $(BSD_LIBS)
+
+tests/unit/record-test: tests/unit/record-test.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ tests/unit/record-test.o $(COMMON) $(BSD_LIBS)
+
+tests/unit/sasl-test: tests/unit/sasl-test.o xmpp-echo/sasl.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ tests/unit/sasl-test.o xmpp-echo/sasl.o $(COMMON) $(CRYPTO_LIBS) $(BSD_LIBS)
+
+tests/unit/sasl-test.o: xmpp-echo/sasl.h
+
+# The test suite: TAP scripts run by prove(1).  TESTS picks a subset.
+TESTS = tests/*.t
+check: all $(UNIT)
+	prove -v $(TESTS)
+
+# The main job on an embedded default: a throwaway Prosody and a real echo.
+demo: all
+	sh tests/demo.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(MANPREFIX)/man7
+	cp -f $(TOOLS) echobot.sh $(DESTDIR)$(PREFIX)/bin/
+	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
+	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+
+uninstall:
+	for f in $(TOOLS) echobot.sh; do \
+		rm -f $(DESTDIR)$(PREFIX)/bin/$${f##*/}; done
+	for f in $(MAN1) $(MAN5) $(MAN7); do \
+		s=$${f##*.}; rm -f $(DESTDIR)$(MANPREFIX)/man$$s/$${f##*/}; done
+
+clean:
+	rm -f $(TOOLS) $(UNIT) common/*.o xmpp-*/*.o tests/unit/*.o
+
+.PHONY: all check demo install uninstall clean

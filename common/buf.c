@@ -1,0 +1,87 @@
+/* buf.c - a growable byte buffer */
+#include <err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+static void
+buf_grow(struct buf *b, size_t need)
+{
+	size_t	 cap;
+
+	if (b->cap - b->len > need)	/* keeps room for the NUL */
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len <= need) {
+		if (cap > SIZE_MAX / 2)
+			errx(1, "buffer too large");
+		cap *= 2;
+	}
+	if ((b->p = realloc(b->p, cap)) == NULL)
+		err(1, "realloc");
+	b->cap = cap;
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_grow(b, 1);
+	b->p[b->len++] = c;
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err(1, "vsnprintf");
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *
+buf_str(struct buf *b)
+{
+	buf_grow(b, 0);
+	b->p[b->len] = '\0';
+	return b->p;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,567 @@
+/* record.c - the line record codec of xmpp-record(5) */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+/* Deeper records are refused, so that the recursive walks stay shallow. */
+#define RECORD_MAXDEPTH	1024
+
+/*
+ * Writing.
+ */
+
+/* Appends s escaped: no TAB, LF, CR or other control byte stays raw;
+ * bytes in extra are escaped too (for URIs inside a {URI}NAME). */
+static void
+put_escaped(struct buf *b, const char *s, size_t n, const char *extra)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	size_t			 i, start;
+
+	for (i = start = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != 0x7f && c != '\\' &&
+		    (extra == NULL || c == '\0' || strchr(extra, c) == NULL))
+			continue;
+		buf_add(b, s + start, i - start);
+		start = i + 1;
+		buf_addc(b, '\\');
+		switch (c) {
+		case '\\':	buf_addc(b, '\\'); break;
+		case '\t':	buf_addc(b, 't'); break;
+		case '\n':	buf_addc(b, 'n'); break;
+		case '\r':	buf_addc(b, 'r'); break;
+		default:
+			buf_addc(b, 'x');
+			buf_addc(b, hex[c >> 4]);
+			buf_addc(b, hex[c & 15]);
+		}
+	}
+	buf_add(b, s + start, n - start);
+}
+
+static void
+put_item(struct recw *w, char mark)
+{
+	buf_addc(&w->out, '\t');
+	if (mark != '\0')
+		buf_addc(&w->out, mark);
+	w->intext = 0;
+}
+
+static void
+push_ns(struct recw *w, const char *ns)
+{
+	char	*copy = NULL;
+
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		if ((w->ns = reallocarray(w->ns, w->cap, sizeof(*w->ns))) == NULL)
+			err(1, "reallocarray");
+	}
+	if (ns != NULL && (copy = strdup(ns)) == NULL)
+		err(1, "strdup");
+	w->ns[w->depth++] = copy;
+}
+
+static void
+pop_ns(struct recw *w)
+{
+	if (w->depth > 0)
+		free(w->ns[--w->depth]);
+}
+
+static int
+ns_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static void
+put_ns(struct recw *w, const char *ns)
+{
+	put_item(w, '\0');
+	buf_adds(&w->out, "xmlns=");
+	if (ns != NULL)
+		put_escaped(&w->out, ns, strlen(ns), NULL);
+}
+
+void
+rec_begin(struct recw *w, const char *kind, const char *ns)
+{
+	while (w->depth > 0)
+		pop_ns(w);
+	buf_reset(&w->out);
+	put_escaped(&w->out, kind, strlen(kind), NULL);
+	w->intext = 0;
+	push_ns(w, ns);
+	if (ns != NULL)
+		put_ns(w, ns);
+}
+
+void
+rec_attr(struct recw *w, const char *ns, const char *local, const char *value)
+{
+	put_item(w, '@');
+	if (ns != NULL && strcmp(ns, NS_XML) == 0)
+		buf_adds(&w->out, "xml:");
+	else if (ns != NULL) {
+		buf_addc(&w->out, '{');
+		put_escaped(&w->out, ns, strlen(ns), "}=");
+		buf_addc(&w->out, '}');
+	}
+	put_escaped(&w->out, local, strlen(local), "=");
+	buf_addc(&w->out, '=');
+	put_escaped(&w->out, value, strlen(value), NULL);
+}
+
+void
+rec_start(struct recw *w, const char *ns, const char *local)
+{
+	const char	*parent = w->depth > 0 ? w->ns[w->depth - 1] : NULL;
+
+	put_item(w, '(');
+	put_escaped(&w->out, local, strlen(local), NULL);
+	if (!ns_equal(ns, parent))
+		put_ns(w, ns);
+	push_ns(w, ns);
+}
+
+void
+rec_text(struct recw *w, const char *s, size_t n)
+{
+	if (!w->intext)
+		put_item(w, '-');
+	put_escaped(&w->out, s, n, NULL);
+	w->intext = 1;
+}
+
+void
+rec_end(struct recw *w)
+{
+	put_item(w, ')');
+	if (w->depth > 1)
+		pop_ns(w);
+}
+
+void
+rec_finish(struct recw *w)
+{
+	buf_addc(&w->out, '\n');
+	w->intext = 0;
+	while (w->depth > 0)
+		pop_ns(w);
+}
+
+void
+rec_free(struct recw *w)
+{
+	while (w->depth > 0)
+		pop_ns(w);
+	free(w->ns);
+	w->ns = NULL;
+	w->cap = 0;
+	buf_free(&w->out);
+}
+
+const char *
+rec_kind(const char *ns, const char *local)
+{
+	static struct buf	 kind;
+
+	if (ns == NULL || strcmp(ns, NS_STREAM) != 0)
+		return local;
+	buf_reset(&kind);
+	buf_adds(&kind, "stream:");
+	buf_adds(&kind, local);
+	return buf_str(&kind);
+}
+
+static void
+write_children(struct recw *w, const struct xnode *n)
+{
+	const struct xnode	*c;
+	size_t			 i;
+
+	for (c = n->child; c != NULL; c = c->next) {
+		if (c->name == NULL) {
+			rec_text(w, c->text, c->textlen);
+			continue;
+		}
+		rec_start(w, c->ns, c->name);
+		for (i = 0; i < c->nattrs; i++)
+			rec_attr(w, c->attrs[i].ns, c->attrs[i].name,
+			    c->attrs[i].value);
+		write_children(w, c);
+		rec_end(w);
+	}
+}
+
+void
+rec_write(struct recw *w, const struct record *rec)
+{
+	const struct xnode	*root = rec->root;
+	size_t			 i;
+
+	rec_begin(w, rec->kind, root->ns);
+	for (i = 0; i < root->nattrs; i++)
+		rec_attr(w, root->attrs[i].ns, root->attrs[i].name,
+		    root->attrs[i].value);
+	write_children(w, root);
+	rec_finish(w);
+}
+
+/*
+ * Reading.
+ */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Unescapes s[0..n) into a new NUL-terminated string; NULL if malformed. */
+static char *
+unescape(const char *s, size_t n, size_t *outlen)
+{
+	char	*out, *o;
+	size_t	 i;
+	int	 hi, lo;
+
+	if ((out = malloc(n + 1)) == NULL)
+		err(1, "malloc");
+	for (i = 0, o = out; i < n; i++) {
+		if (s[i] != '\\') {
+			*o++ = s[i];
+			continue;
+		}
+		if (++i == n)
+			goto bad;
+		switch (s[i]) {
+		case '\\':	*o++ = '\\'; break;
+		case 't':	*o++ = '\t'; break;
+		case 'n':	*o++ = '\n'; break;
+		case 'r':	*o++ = '\r'; break;
+		case 'x':
+			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				goto bad;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	*o = '\0';
+	if (outlen != NULL)
+		*outlen = (size_t)(o - out);
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+static struct xnode *
+new_node(void)
+{
+	struct xnode	*n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		err(1, "calloc");
+	return n;
+}
+
+/* Frees a tree without recursion: children are spliced into the sibling list. */
+static void
+free_tree(struct xnode *n)
+{
+	struct xnode	*last, *next;
+	size_t		 i;
+
+	while (n != NULL) {
+		if (n->child != NULL) {
+			for (last = n->child; last->next != NULL; last = last->next)
+				;
+			last->next = n->next;
+			n->next = n->child;
+		}
+		next = n->next;
+		for (i = 0; i < n->nattrs; i++) {
+			free(n->attrs[i].ns);
+			free(n->attrs[i].name);
+			free(n->attrs[i].value);
+		}
+		free(n->attrs);
+		free(n->name);
+		free(n->ns);
+		free(n->text);
+		free(n);
+		n = next;
+	}
+}
+
+void
+record_free(struct record *rec)
+{
+	free(rec->kind);
+	free_tree(rec->root);
+	rec->kind = NULL;
+	rec->root = NULL;
+}
+
+struct decoder {
+	struct xnode	*stack[RECORD_MAXDEPTH + 1];
+	struct xnode	*last[RECORD_MAXDEPTH + 1];	/* last child */
+	int		 nsset[RECORD_MAXDEPTH + 1];	/* xmlns item seen */
+	size_t		 depth;
+};
+
+static struct xnode *
+cur(struct decoder *d)
+{
+	return d->stack[d->depth];
+}
+
+static void
+append_child(struct decoder *d, struct xnode *c)
+{
+	if (d->last[d->depth] == NULL)
+		cur(d)->child = c;
+	else
+		d->last[d->depth]->next = c;
+	d->last[d->depth] = c;
+}
+
+static const char *
+item_xmlns(struct decoder *d, const char *s, size_t n)
+{
+	struct xnode	*e = cur(d);
+	size_t		 len;
+	char		*uri;
+
+	if (e->child != NULL || e->nattrs > 0 || d->nsset[d->depth])
+		return "xmlns item out of place";
+	if ((uri = unescape(s, n, &len)) == NULL)
+		return "bad escape in xmlns";
+	free(e->ns);
+	e->ns = uri;
+	if (len == 0) {
+		free(uri);
+		e->ns = NULL;
+	}
+	d->nsset[d->depth] = 1;
+	return NULL;
+}
+
+static const char *
+item_attr(struct decoder *d, const char *s, size_t n)
+{
+	struct xnode	*e = cur(d);
+	struct xattr	*a;
+	const char	*name = s, *eq, *rb;
+	char		*ns = NULL;
+
+	if (e->child != NULL)
+		return "attribute after content";
+	if (n > 0 && s[0] == '{') {
+		if ((rb = memchr(s, '}', n)) == NULL)
+			return "unterminated {namespace}";
+		if ((ns = unescape(s + 1, (size_t)(rb - s - 1), NULL)) == NULL)
+			return "bad escape in attribute namespace";
+		name = rb + 1;
+	} else if (n > 4 && memcmp(s, "xml:", 4) == 0) {
+		if ((ns = strdup(NS_XML)) == NULL)
+			err(1, "strdup");
+		name = s + 4;
+	}
+	if ((eq = memchr(name, '=', n - (size_t)(name - s))) == NULL ||
+	    eq == name) {
+		free(ns);
+		return "attribute without name=value";
+	}
+	if ((e->attrs = reallocarray(e->attrs, e->nattrs + 1,
+	    sizeof(*e->attrs))) == NULL)
+		err(1, "reallocarray");
+	a = &e->attrs[e->nattrs];
+	a->ns = ns;
+	a->name = unescape(name, (size_t)(eq - name), NULL);
+	a->value = unescape(eq + 1, n - (size_t)(eq + 1 - s), NULL);
+	e->nattrs++;
+	if (a->name == NULL || a->value == NULL)
+		return "bad escape in attribute";
+	return NULL;
+}
+
+static const char *
+item_start(struct decoder *d, const char *s, size_t n)
+{
+	struct xnode	*c;
+
+	if (n == 0)
+		return "element without a name";
+	if (d->depth == RECORD_MAXDEPTH)
+		return "record nested too deeply";
+	c = new_node();
+	append_child(d, c);
+	if ((c->name = unescape(s, n, NULL)) == NULL)
+		return "bad escape in element name";
+	if (cur(d)->ns != NULL && (c->ns = strdup(cur(d)->ns)) == NULL)
+		err(1, "strdup");
+	d->depth++;
+	d->stack[d->depth] = c;
+	d->last[d->depth] = NULL;
+	d->nsset[d->depth] = 0;
+	return NULL;
+}
+
+static const char *
+item_text(struct decoder *d, const char *s, size_t n)
+{
+	struct xnode	*t = new_node();
+
+	append_child(d, t);
+	if ((t->text = unescape(s, n, &t->textlen)) == NULL)
+		return "bad escape in text";
+	return NULL;
+}
+
+static const char *
+decode_item(struct decoder *d, const char *s, size_t n)
+{
+	if (n >= 6 && memcmp(s, "xmlns=", 6) == 0)
+		return item_xmlns(d, s + 6, n - 6);
+	if (n == 0)
+		return "empty item";
+	switch (s[0]) {
+	case '@':
+		return item_attr(d, s + 1, n - 1);
+	case '(':
+		return item_start(d, s + 1, n - 1);
+	case ')':
+		if (n != 1 || d->depth == 0)
+			return "unbalanced )";
+		d->depth--;
+		return NULL;
+	case '-':
+		return item_text(d, s + 1, n - 1);
+	default:
+		return "unknown item";
+	}
+}
+
+static char *
+root_name(const char *kind)
+{
+	char	*name;
+
+	if (strcmp(kind, KIND_OPEN) == 0)
+		name = strdup("stream");
+	else if (strncmp(kind, "stream:", 7) == 0)
+		name = strdup(kind + 7);
+	else
+		name = strdup(kind);
+	if (name == NULL)
+		err(1, "strdup");
+	return name;
+}
+
+int
+record_decode(const char *line, size_t len, struct record *rec,
+    const char **errstr)
+{
+	struct decoder	*d;
+	const char	*p, *end, *tab, *why = NULL;
+	size_t		 i;
+
+	memset(rec, 0, sizeof(*rec));
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	for (i = 0; i < len; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f) {
+			*errstr = "raw control byte in record";
+			return -1;
+		}
+	end = line + len;
+	if ((tab = memchr(line, '\t', len)) == NULL)
+		tab = end;
+	if (tab == line ||
+	    (rec->kind = unescape(line, (size_t)(tab - line), NULL)) == NULL) {
+		*errstr = "bad record kind";
+		return -1;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		err(1, "calloc");
+	rec->root = d->stack[0] = new_node();
+	rec->root->name = root_name(rec->kind);
+	for (p = tab; p < end && why == NULL; p = tab) {
+		p++;
+		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
+			tab = end;
+		why = decode_item(d, p, (size_t)(tab - p));
+	}
+	if (why == NULL && d->depth != 0)
+		why = "unclosed element";
+	free(d);
+	if (why != NULL) {
+		record_free(rec);
+		*errstr = why;
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+xnode_attr_ns(const struct xnode *n, const char *ns, const char *local)
+{
+	size_t	 i;
+
+	for (i = 0; i < n->nattrs; i++)
+		if (ns_equal(n->attrs[i].ns, ns) &&
+		    strcmp(n->attrs[i].name, local) == 0)
+			return n->attrs[i].value;
+	return NULL;
+}
+
+const char *
+xnode_attr(const struct xnode *n, const char *local)
+{
+	return xnode_attr_ns(n, NULL, local);
+}
+
+struct xnode *
+xnode_child(const struct xnode *n, const char *ns, const char *local)
+{
+	struct xnode	*c;
+
+	for (c = n->child; c != NULL; c = c->next)
+		if (c->name != NULL && strcmp(c->name, local) == 0 &&
+		    ns_equal(c->ns, ns))
+			return c;
+	return NULL;
+}
+
+char *
+xnode_text(const struct xnode *n)
+{
+	const struct xnode	*c;
+	struct buf		 b = { 0 };
+
+	for (c = n->child; c != NULL; c = c->next)
+		if (c->name == NULL)
+			buf_add(&b, c->text, c->textlen);
+	return buf_str(&b);
+}

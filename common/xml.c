@@ -1,0 +1,108 @@
+/* xml.c - escaping for XML output, and a tree writer */
+#include <stdio.h>
+#include <string.h>
+
+#include "record.h"
+
+/* The entity for a byte that must not appear raw, or NULL. */
+static const char *
+xml_entity(char c)
+{
+	switch (c) {
+	case '<':	return "&lt;";
+	case '>':	return "&gt;";	/* so "]]>" never appears */
+	case '&':	return "&amp;";
+	case '\'':	return "&apos;";
+	case '"':	return "&quot;";
+	/* Parsers normalise these in attribute values: keep them. */
+	case '\r':	return "&#13;";
+	case '\n':	return "&#10;";
+	case '\t':	return "&#9;";
+	default:	return NULL;
+	}
+}
+
+/*
+ * The one escaping function for everything that reaches XML output,
+ * safe in text and in attribute values of either quoting style.
+ */
+void
+xml_escape(struct buf *b, const char *s, size_t n)
+{
+	const char	*e;
+	size_t		 i, start;
+
+	for (i = start = 0; i < n; i++) {
+		if ((e = xml_entity(s[i])) == NULL)
+			continue;
+		buf_add(b, s + start, i - start);
+		buf_adds(b, e);
+		start = i + 1;
+	}
+	buf_add(b, s + start, n - start);
+}
+
+void
+xml_escapes(struct buf *b, const char *s)
+{
+	xml_escape(b, s, strlen(s));
+}
+
+static int
+same_ns(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static void
+xml_attrs(struct buf *b, const struct xnode *n)
+{
+	const struct xattr	*a;
+	size_t			 i;
+	int			 k = 0;
+
+	for (i = 0; i < n->nattrs; i++) {
+		a = &n->attrs[i];
+		if (a->ns == NULL)
+			buf_printf(b, " %s='", a->name);
+		else if (strcmp(a->ns, NS_XML) == 0)
+			buf_printf(b, " xml:%s='", a->name);
+		else {
+			/* Other namespaced attributes need a prefix of their own. */
+			buf_printf(b, " xmlns:a%d='", k);
+			xml_escapes(b, a->ns);
+			buf_printf(b, "' a%d:%s='", k++, a->name);
+		}
+		xml_escapes(b, a->value);
+		buf_addc(b, '\'');
+	}
+}
+
+void
+xml_node(struct buf *b, const struct xnode *n, const char *parent_ns)
+{
+	const struct xnode	*c;
+
+	if (n->name == NULL) {
+		xml_escape(b, n->text, n->textlen);
+		return;
+	}
+	buf_printf(b, "<%s", n->name);
+	if (!same_ns(n->ns, parent_ns)) {
+		buf_adds(b, " xmlns='");
+		if (n->ns != NULL)
+			xml_escapes(b, n->ns);
+		buf_addc(b, '\'');
+	}
+	xml_attrs(b, n);
+	if (n->child == NULL) {
+		buf_adds(b, "/>");
+		return;
+	}
+	buf_addc(b, '>');
+	for (c = n->child; c != NULL; c = c->next)
+		xml_node(b, c, n->ns);
+	buf_printf(b, "</%s>", n->name);
+}

@@ -1,0 +1,231 @@
+# tests/lib.sh - sourced by every tests/*.t: TAP, scratch dir, processes, Prosody
+#
+# TOP is the repository root, T a scratch directory removed at exit.
+# Every process started with spawn is killed at exit, also on failure.
+
+: "${TOP:=$(cd "$(dirname "$0")/.." && pwd)}"
+PY=/usr/bin/python3	# Debian's python modules (slixmpp) load only here
+T=$(mktemp -d "${TMPDIR:-/tmp}/echobot-test.XXXXXX") || exit 1
+chmod 711 "$T"		# the prosody user must traverse it to its files
+export TOP T
+
+# TAP
+ntest=0
+nfail=0
+nplan=
+
+plan() { nplan=$1; echo "1..$1"; }
+pass() { ntest=$((ntest + 1)); echo "ok $ntest - $*"; }
+fail() { ntest=$((ntest + 1)); nfail=$((nfail + 1)); echo "not ok $ntest - $*"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+skip() { ntest=$((ntest + 1)); echo "ok $ntest - $1 # SKIP $2"; }
+bail() { echo "Bail out! $*"; exit 255; }
+
+# check DESC CMD [ARG ...]: ok when CMD succeeds
+check() {
+	_d=$1
+	shift
+	if "$@"; then pass "$_d"; else fail "$_d"; fi
+}
+
+# is GOT WANT DESC
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		diag "got:  '$1'" "want: '$2'"
+	fi
+}
+
+# Processes: spawn CMD [ARG ...] runs CMD in the background in its own
+# process group (setsid execs in place, so $! is the group id) and
+# records it; the redirections of the call apply to CMD.
+spawn() {
+	setsid "$@" &
+	spawned=$!
+	echo "$spawned" >>"$T/pids"
+}
+
+# stop PID: TERM its process group, KILL it after 5 s, reap it.
+stop() {
+	kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
+	_n=50
+	while kill -0 "$1" 2>/dev/null && [ $_n -gt 0 ]; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	kill -KILL -- "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	_st=$?
+	trap - EXIT INT TERM
+	if [ -f "$T/pids" ]; then
+		for _p in $(cat "$T/pids"); do stop "$_p"; done
+	fi
+	rm -rf "$T"
+	if [ -n "$nplan" ] && [ "$ntest" -ne "$nplan" ]; then
+		echo "# planned $nplan tests, ran $ntest"
+		[ "$_st" -eq 0 ] && _st=255
+	fi
+	echo "# $ntest tests, $nfail failed"
+	[ "$nfail" -gt 0 ] && [ "$_st" -eq 0 ] && _st=1
+	exit "$_st"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Waiting for events, never longer than SECS.
+free_port() {
+	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_port HOST PORT SECS: until something listens there
+wait_port() {
+	$PY - "$@" <<'EOF'
+import socket, sys, time
+host, port, end = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
+while True:
+    try:
+        socket.create_connection((host, port), 1).close()
+        sys.exit(0)
+    except OSError:
+        if time.time() > end:
+            sys.exit(1)
+        time.sleep(0.05)
+EOF
+}
+
+# wait_file_grep FILE PATTERN SECS: until FILE has a line matching PATTERN
+wait_file_grep() {
+	_n=$(($3 * 10))
+	until grep -q -e "$2" "$1" 2>/dev/null; do
+		[ $_n -le 0 ] && return 1
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+}
+
+# wait_gone PID SECS: until PID has exited
+wait_gone() {
+	_n=$(($2 * 10))
+	while kill -0 "$1" 2>/dev/null; do
+		[ $_n -le 0 ] && return 1
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+}
+
+# A private Prosody under $T/prosody: loopback, ports picked here, its own
+# data, pid and log files; the system's Prosody is never touched.  As root
+# it runs as the prosody user (as root it may die in mod_posix).
+PDIR=$T/prosody
+PCONF=$PDIR/prosody.cfg.lua
+XMPP_DOMAIN=localhost
+export XMPP_DOMAIN
+if [ "$(id -u)" -eq 0 ]; then
+	as_prosody='setpriv --reuid=prosody --regid=prosody --init-groups'
+else
+	as_prosody=
+fi
+
+prosody_config() {
+	mkdir -p "$PDIR/data" "$PDIR/certs"
+	C2S_PORT=$(free_port)
+	DIRECT_PORT=$(free_port)
+	export C2S_PORT DIRECT_PORT
+	_tls='c2s_require_encryption = false'
+	if [ "${PROSODY_TLS:-0}" = 1 ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+		    -keyout "$PDIR/certs/localhost.key" \
+		    -out "$PDIR/certs/localhost.crt" 2>/dev/null ||
+		    bail "openssl req failed"
+		CA_FILE=$PDIR/certs/localhost.crt
+		export CA_FILE
+		_tls="c2s_require_encryption = true
+c2s_direct_tls_ports = { $DIRECT_PORT }
+ssl = { certificate = \"$CA_FILE\"; key = \"$PDIR/certs/localhost.key\" }"
+	fi
+	cat >"$PCONF" <<-EOF
+	pidfile = "$PDIR/prosody.pid"
+	data_path = "$PDIR/data"
+	log = { debug = "$PDIR/prosody.log" }
+	daemonize = false
+	interfaces = { "127.0.0.1" }
+	c2s_ports = { $C2S_PORT }
+	s2s_ports = { }
+	http_ports = { }
+	https_ports = { }
+	admin_socket = "$PDIR/admin.sock"
+	modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "posix" }
+	modules_disabled = { "s2s" }
+	authentication = "internal_hashed"
+	allow_unencrypted_plain_auth = true
+	certificates = "$PDIR/certs"
+	$_tls
+	VirtualHost "localhost"
+	EOF
+}
+
+# prosody_start: configure (once), start, wait until it listens
+prosody_start() {
+	[ -f "$PCONF" ] || prosody_config
+	[ -n "$as_prosody" ] && chown -R prosody:prosody "$PDIR"
+	spawn $as_prosody prosody --config "$PCONF" -F \
+	    >>"$PDIR/stdout" 2>&1
+	PROSODY_PID=$spawned
+	if ! wait_port 127.0.0.1 "$C2S_PORT" 20; then
+		diag "prosody did not start:" "$(tail -n 20 "$PDIR/stdout" \
+		    "$PDIR/prosody.log" 2>/dev/null)"
+		return 1
+	fi
+}
+
+prosody_stop() {
+	[ -n "${PROSODY_PID:-}" ] && stop "$PROSODY_PID"
+	PROSODY_PID=
+}
+
+# prosody_adduser USER PASS: the password goes on prosodyctl's stdin
+# (asked for twice), never on argv.
+prosody_adduser() {
+	printf '%s\n%s\n' "$2" "$2" |
+	    $as_prosody prosodyctl --config "$PCONF" adduser "$1@localhost" \
+	    >/dev/null 2>&1
+	[ -f "$PDIR/data/localhost/accounts/$1.dat" ]
+}
+
+# prosody_befriend A B: A and B see each other's presence.  Writes both
+# rosters in Prosody's file storage format before either logs in: there
+# is no prosodyctl command for it, and it spares the bot from handling
+# subscription requests.
+prosody_befriend() {
+	mkdir -p "$PDIR/data/localhost/roster"
+	for _u in "$1 $2" "$2 $1"; do
+		set -- $_u
+		cat >"$PDIR/data/localhost/roster/$1.dat" <<-EOF
+		return {
+			[false] = { ["version"] = 1; };
+			["$2@localhost"] = { ["subscription"] = "both"; ["groups"] = {}; };
+		};
+		EOF
+	done
+	[ -n "$as_prosody" ] && chown -R prosody:prosody "$PDIR/data"
+	return 0
+}
+
+# peer ARGS...: run tests/peer.py against the private server
+peer() {
+	$PY "$TOP/tests/peer.py" --host 127.0.0.1 --port "$C2S_PORT" "$@"
+}
+
+# randpw: a throwaway password
+randpw() {
+	od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
+}

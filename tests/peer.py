@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+# peer.py [options] - an independent XMPP client that talks to the bot
+#
+# Run it with /usr/bin/python3: Debian's slixmpp lives there only.
+#
+# It logs in, sends its initial presence, waits for the bot's available
+# presence (the two accounts must be subscribed to each other, see
+# prosody_befriend in tests/lib.sh), sends the messages read from --send
+# and prints every message that comes back from the bot as one JSON line
+# {"from", "type", "body", "thread"} on stdout.  It exits 0 once --expect
+# messages arrived, 1 on a timeout or a login failure, 2 on usage errors.
+#
+# --send FILE holds one JSON value a line: a string is the body of a chat
+# message; an object {"type": T, "body": B or null, "thread": X} is sent
+# as is (no body element when body is null), for the stanzas the bot
+# must not echo.  The password comes from the environment variable named
+# by --password-env, never from argv.
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+
+from slixmpp import ClientXMPP
+from slixmpp.jid import JID
+
+
+class Peer(ClientXMPP):
+    def __init__(self, opts, password, items):
+        ClientXMPP.__init__(self, opts.jid, password)
+        self.opts = opts
+        self.items = items
+        self.bot = JID(opts.to)
+        self.botfull = None
+        self.got = 0
+        self.result = asyncio.get_event_loop().create_future()
+        self.online = asyncio.get_event_loop().create_future()
+        if opts.no_tls:
+            # Loopback test server only: PLAIN over clear text.
+            self['feature_mechanisms'].unencrypted_plain = True
+        if opts.tls_ca:
+            self.ca_certs = opts.tls_ca
+        self.add_event_handler('session_start', self.start)
+        self.add_event_handler('failed_auth', self.failed)
+        self.add_event_handler('presence', self.presence)
+        self.add_event_handler('message', self.message)
+
+    def finish(self, code, why=None):
+        if why:
+            print('peer.py: %s' % why, file=sys.stderr)
+        if not self.result.done():
+            self.result.set_result(code)
+
+    def failed(self, _):
+        self.finish(1, 'authentication failed')
+
+    async def start(self, _):
+        self.send_presence()
+        await self.get_roster()
+        if self.opts.no_wait and not self.online.done():
+            self.online.set_result(None)
+        try:
+            await asyncio.wait_for(self.online, self.opts.timeout)
+        except asyncio.TimeoutError:
+            self.finish(1, 'no presence from %s' % self.bot)
+            return
+        self.send_all()
+        if self.opts.expect == 0:
+            # Nothing to wait for: a ping round trip to the bot's server
+            # proves our messages left; --linger gives the bot time to
+            # (wrongly) answer them.
+            await asyncio.sleep(self.opts.linger)
+            self.finish(0)
+
+    def presence(self, pres):
+        if pres['from'].bare != self.bot.bare:
+            return
+        if pres['type'] in ('available', 'chat', 'away', 'xa', 'dnd'):
+            self.botfull = pres['from']
+            if not self.online.done():
+                self.online.set_result(None)
+
+    def send_all(self):
+        to = self.botfull if self.opts.full_jid and self.botfull else self.bot
+        for item in self.items:
+            if isinstance(item, str):
+                item = {'type': 'chat', 'body': item}
+            msg = self.make_message(mto=to, mtype=item.get('type', 'chat'))
+            if item.get('body') is not None:
+                msg['body'] = item['body']
+            if item.get('thread') is not None:
+                msg['thread'] = item['thread']
+            msg.send()
+
+    def message(self, msg):
+        if msg['from'].bare != self.bot.bare:
+            return
+        rec = {'from': str(msg['from']), 'type': msg['type'],
+               'body': msg['body'] if msg.xml.find(
+                   '{jabber:client}body') is not None else None,
+               'thread': msg['thread'] or None}
+        print(json.dumps(rec, ensure_ascii=False), flush=True)
+        self.got += 1
+        if self.got >= self.opts.expect > 0:
+            self.finish(0)
+
+
+def main():
+    ap = argparse.ArgumentParser(prog='peer.py')
+    ap.add_argument('--jid', required=True)
+    ap.add_argument('--password-env', default='PEER_PASSWORD')
+    ap.add_argument('--to', required=True, help="the bot's JID")
+    ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--port', type=int, default=5222)
+    ap.add_argument('--tls-ca', metavar='FILE')
+    ap.add_argument('--no-tls', action='store_true',
+                    help='plain TCP, PLAIN allowed (loopback only)')
+    ap.add_argument('--direct-tls', action='store_true')
+    ap.add_argument('--send', metavar='FILE')
+    ap.add_argument('--expect', type=int, default=0)
+    ap.add_argument('--timeout', type=float, default=20)
+    ap.add_argument('--linger', type=float, default=1,
+                    help='with --expect 0: seconds to listen after sending')
+    ap.add_argument('--full-jid', action='store_true',
+                    help="send to the bot's full JID seen in its presence")
+    ap.add_argument('--no-wait', action='store_true',
+                    help="do not wait for the bot's presence")
+    ap.add_argument('--debug', action='store_true')
+    opts = ap.parse_args()
+
+    password = os.environ.get(opts.password_env)
+    if password is None:
+        ap.error('%s is not set' % opts.password_env)
+    items = []
+    if opts.send:
+        with open(opts.send, encoding='utf-8') as f:
+            items = [json.loads(line) for line in f if line.strip()]
+    logging.basicConfig(level=logging.DEBUG if opts.debug else logging.ERROR,
+                        format='peer.py: %(levelname)s %(message)s')
+    # asyncio complains about slixmpp's tasks left at exit: noise.
+    logging.getLogger('asyncio').setLevel(logging.CRITICAL)
+
+    peer = Peer(opts, password, items)
+    peer.connect((opts.host, opts.port), use_ssl=opts.direct_tls,
+                 force_starttls=not (opts.no_tls or opts.direct_tls),
+                 disable_starttls=opts.no_tls or opts.direct_tls)
+    loop = asyncio.get_event_loop()
+    try:
+        code = loop.run_until_complete(
+            asyncio.wait_for(peer.result, opts.timeout))
+    except asyncio.TimeoutError:
+        print('peer.py: timeout: %d of %d messages' %
+              (peer.got, opts.expect), file=sys.stderr)
+        code = 1
+    peer.disconnect(wait=2)
+    try:
+        loop.run_until_complete(asyncio.wait_for(peer.disconnected, 3))
+    except asyncio.TimeoutError:
+        pass
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,562 @@
+/*
+ * xmpp-parse - the XML stream of an XMPP server as records, one per line
+ *
+ * Reads the server's bytes, parses them with expat as they come and writes
+ * one xmpp-record(5) line per top-level element.  The server is not
+ * trusted (RFC 6120 section 11): anything outside restricted XML, and any
+ * element past the size and depth limits, ends the run with a #error
+ * record.
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <expat.h>
+
+#include "record.h"
+
+#define BUFSZ		65536		/* one read(2), one XML_Parse() */
+#define MAXSTANZA	(1024 * 1024)
+#define MAXDEPTH	64
+#define MAXDEPTH_MAX	1000		/* record_decode() stops at 1024 */
+
+/* U+0001 is no XML 1.0 character: it can occur in neither names nor
+ * namespace URIs, so expat's "URI\1local" splits without ambiguity. */
+#define NSSEP		'\1'
+#define SASL_SUCCESS	NS_SASL "\1" "success"
+#define TLS_PROCEED	NS_TLS "\1" "proceed"
+
+enum state {
+	S_HEADER,	/* waiting for the stream header */
+	S_STREAM,	/* in the stream, between top-level elements */
+	S_ELEMENT,	/* in a top-level element */
+	S_RESTART,	/* after <success/> or <proceed/>: a new stream follows */
+	S_END,		/* after </stream:stream>: only white space may follow */
+	S_ERROR		/* gave up: why, at offset stop */
+};
+
+struct parse {
+	XML_Parser	 xp;
+	enum state	 state;
+	long long	 base;	/* input offset of this parser's first byte */
+	long long	 mark;	/* where the bytes not yet accounted for begin */
+	long long	 stop;	/* input offset of a restart, end or error */
+	long long	 maxsize;
+	int		 depth, maxdepth;	/* in the top-level element */
+	char		 why[160];
+	struct recw	 rec;
+	struct buf	 out;	/* finished records not yet written */
+	struct buf	 ns, attrns;
+};
+
+static void	usage(int) __attribute__((noreturn));
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: xmpp-parse [-hV] [-s maxstanza] [-n maxdepth] [file]\n");
+	exit(status);
+}
+
+/* Input offsets of the current event, and just past it. */
+static long long
+here(struct parse *p)
+{
+	return p->base + XML_GetCurrentByteIndex(p->xp);
+}
+
+static long long
+past(struct parse *p)
+{
+	return here(p) + XML_GetCurrentByteCount(p->xp);
+}
+
+static void
+fail(struct parse *p, long long off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Gives up: outside a handler XML_StopParser() is a harmless no-op. */
+static void
+fail(struct parse *p, long long off, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);	/* truncation is fine */
+	va_end(ap);
+	p->state = S_ERROR;
+	p->stop = off;
+	XML_StopParser(p->xp, XML_FALSE);
+}
+
+static void
+flush(struct parse *p)
+{
+	size_t	 off;
+	ssize_t	 n;
+
+	for (off = 0; off < p->out.len; off += (size_t)n)
+		if ((n = write(STDOUT_FILENO, p->out.p + off,
+		    p->out.len - off)) == -1) {
+			if (errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			err(1, "write");
+		}
+	buf_reset(&p->out);
+}
+
+static void
+emit(struct parse *p)
+{
+	rec_finish(&p->rec);
+	buf_add(&p->out, p->rec.out.p, p->rec.out.len);
+	if (p->out.len >= BUFSZ)
+		flush(p);
+}
+
+/* Splits expat's "URI\1local"; the URI goes to b, NULL when none. */
+static const char *
+split(struct buf *b, const char *name, const char **local)
+{
+	const char	*sep;
+
+	if ((sep = strrchr(name, NSSEP)) == NULL) {
+		*local = name;
+		return NULL;
+	}
+	*local = sep + 1;
+	buf_reset(b);
+	buf_add(b, name, (size_t)(sep - name));
+	return buf_str(b);
+}
+
+static void
+attrs(struct parse *p, const char **atts)
+{
+	const char	*ns, *local;
+
+	for (; *atts != NULL; atts += 2) {
+		ns = split(&p->attrns, atts[0], &local);
+		rec_attr(&p->rec, ns, local, atts[1]);
+	}
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	for (; n > 0; s++, n--)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return 0;
+	return 1;
+}
+
+/* The limit counts input bytes, so memory stays bounded whatever the
+ * content; it is checked at every event and after every read. */
+static void
+check_size(struct parse *p, long long end)
+{
+	if (end - p->mark > p->maxsize)
+		fail(p, p->mark, "element larger than %lld bytes", p->maxsize);
+}
+
+static void
+open_stream(struct parse *p, const char *ns, const char *local,
+    const char **atts)
+{
+	if (ns == NULL || strcmp(ns, NS_STREAM) != 0 ||
+	    strcmp(local, "stream") != 0) {
+		fail(p, here(p), "not an XMPP stream header");
+		return;
+	}
+	rec_begin(&p->rec, KIND_OPEN, ns);
+	attrs(p, atts);
+	emit(p);
+	p->state = S_STREAM;
+	p->mark = past(p);
+}
+
+static void
+open_element(struct parse *p, const char *ns, const char *local,
+    const char **atts)
+{
+	if (ns != NULL && strcmp(ns, NS_STREAM) == 0 &&
+	    strcmp(local, "stream") == 0) {
+		fail(p, here(p), "stream header inside the stream");
+		return;
+	}
+	p->state = S_ELEMENT;
+	p->mark = here(p);
+	p->depth = 1;
+	rec_begin(&p->rec, rec_kind(ns, local), ns);
+	attrs(p, atts);
+	check_size(p, past(p));
+}
+
+static void
+open_child(struct parse *p, const char *ns, const char *local,
+    const char **atts)
+{
+	if (++p->depth > p->maxdepth) {
+		fail(p, here(p), "elements nested deeper than %d",
+		    p->maxdepth);
+		return;
+	}
+	rec_start(&p->rec, ns, local);
+	attrs(p, atts);
+	check_size(p, past(p));
+}
+
+/* RFC 6120 4.3.3 and 5.4.3.3: after these the server sends a new stream
+ * header without closing the old stream, so expat must start afresh. */
+static void
+close_element(struct parse *p, const char *name)
+{
+	check_size(p, past(p));
+	if (p->state == S_ERROR)
+		return;
+	emit(p);
+	p->mark = past(p);
+	if (strcmp(name, SASL_SUCCESS) == 0 || strcmp(name, TLS_PROCEED) == 0) {
+		p->state = S_RESTART;
+		p->stop = p->mark;
+		XML_StopParser(p->xp, XML_FALSE);
+	} else
+		p->state = S_STREAM;
+}
+
+static void
+close_stream(struct parse *p)
+{
+	rec_begin(&p->rec, KIND_CLOSE, NULL);
+	emit(p);
+	p->state = S_END;
+	p->stop = past(p);
+	XML_StopParser(p->xp, XML_FALSE);
+}
+
+static void XMLCALL
+on_start(void *arg, const char *name, const char **atts)
+{
+	struct parse	*p = arg;
+	const char	*ns, *local;
+
+	ns = split(&p->ns, name, &local);
+	switch (p->state) {
+	case S_HEADER:
+		open_stream(p, ns, local, atts);
+		break;
+	case S_STREAM:
+		open_element(p, ns, local, atts);
+		break;
+	case S_ELEMENT:
+		open_child(p, ns, local, atts);
+		break;
+	default:	/* stopped */
+		break;
+	}
+}
+
+static void XMLCALL
+on_end(void *arg, const char *name)
+{
+	struct parse	*p = arg;
+
+	switch (p->state) {
+	case S_ELEMENT:
+		if (p->depth-- > 1)
+			rec_end(&p->rec);
+		else
+			close_element(p, name);
+		break;
+	case S_STREAM:
+		close_stream(p);
+		break;
+	default:
+		break;
+	}
+}
+
+static void XMLCALL
+on_text(void *arg, const char *s, int len)
+{
+	struct parse	*p = arg;
+
+	switch (p->state) {
+	case S_ELEMENT:
+		rec_text(&p->rec, s, (size_t)len);
+		check_size(p, past(p));
+		break;
+	case S_STREAM:
+		/* white space keepalives (RFC 6120 4.6.1) */
+		if (blank(s, (size_t)len))
+			p->mark = past(p);
+		else
+			fail(p, here(p), "text between top-level elements");
+		break;
+	default:
+		break;
+	}
+}
+
+/* RFC 6120 11.6: UTF-8 only; the parser is created for UTF-8 anyway. */
+static void XMLCALL
+on_xmldecl(void *arg, const char *version, const char *encoding,
+    int standalone)
+{
+	struct parse	*p = arg;
+
+	(void)version;
+	(void)standalone;
+	if (encoding != NULL && strcasecmp(encoding, "UTF-8") != 0)
+		fail(p, here(p), "encoding is not UTF-8");
+}
+
+/* RFC 6120 11.1: no DTD, comments, processing instructions or entity
+ * references other than the predefined ones.  Refusing the DOCTYPE
+ * itself means no entity is ever declared, so neither entity expansion
+ * (billion laughs) nor external entities can happen. */
+static void XMLCALL
+on_doctype(void *arg, const char *name, const char *sysid,
+    const char *pubid, int subset)
+{
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)subset;
+	fail(arg, here(arg), "DOCTYPE forbidden");
+}
+
+static void XMLCALL
+on_comment(void *arg, const char *s)
+{
+	(void)s;
+	fail(arg, here(arg), "comment forbidden");
+}
+
+static void XMLCALL
+on_pi(void *arg, const char *target, const char *data)
+{
+	(void)target;
+	(void)data;
+	fail(arg, here(arg), "processing instruction forbidden");
+}
+
+static void XMLCALL
+on_entitydecl(void *arg, const char *name, int param, const char *value,
+    int len, const char *base, const char *sysid, const char *pubid,
+    const char *notation)
+{
+	(void)name;
+	(void)param;
+	(void)value;
+	(void)len;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	(void)notation;
+	fail(arg, here(arg), "entity declaration forbidden");
+}
+
+static void XMLCALL
+on_skipped(void *arg, const char *name, int param)
+{
+	(void)name;
+	(void)param;
+	fail(arg, here(arg), "entity reference forbidden");
+}
+
+/* Handlers go with every reset.  Reparse deferral (expat 2.6) would hold
+ * complete stanzas back until more input comes, and would keep the bytes
+ * after a restart element inside the old parser. */
+static void
+setup(struct parse *p)
+{
+	XML_SetUserData(p->xp, p);
+	XML_SetElementHandler(p->xp, on_start, on_end);
+	XML_SetCharacterDataHandler(p->xp, on_text);
+	XML_SetXmlDeclHandler(p->xp, on_xmldecl);
+	XML_SetStartDoctypeDeclHandler(p->xp, on_doctype);
+	XML_SetCommentHandler(p->xp, on_comment);
+	XML_SetProcessingInstructionHandler(p->xp, on_pi);
+	XML_SetEntityDeclHandler(p->xp, on_entitydecl);
+	XML_SetSkippedEntityHandler(p->xp, on_skipped);
+	XML_SetReparseDeferralEnabled(p->xp, XML_FALSE);
+}
+
+static void
+restart(struct parse *p)
+{
+	if (XML_ParserReset(p->xp, "UTF-8") != XML_TRUE)
+		errx(1, "XML_ParserReset failed");
+	setup(p);
+	p->base = p->mark = p->stop;
+	p->state = S_HEADER;
+}
+
+static void
+xml_error(struct parse *p)
+{
+	enum XML_Error	 e = XML_GetErrorCode(p->xp);
+
+	fail(p, here(p), "%s", XML_ErrorString(e));
+}
+
+static void
+trailer(struct parse *p, const char *s, size_t n, long long off)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!blank(s + i, 1)) {
+			fail(p, off + (long long)i, "data after the stream end");
+			return;
+		}
+}
+
+/* Parses n bytes found at input offset off.  A restart or the stream end
+ * stops the parser in the middle of them: the rest goes to the new
+ * parser, or to the trailer check. */
+static void
+feed(struct parse *p, const char *s, size_t n, long long off)
+{
+	size_t	 used;
+
+	while (n > 0) {
+		if (p->state == S_END) {
+			trailer(p, s, n, off);
+			return;
+		}
+		if (XML_Parse(p->xp, s, (int)n, 0) == XML_STATUS_OK) {
+			check_size(p, off + (long long)n);
+			return;
+		}
+		switch (p->state) {
+		case S_RESTART:
+		case S_END:
+			if (p->stop < off || p->stop > off + (long long)n)
+				errx(1, "offset %lld: stop outside the input "
+				    "given to expat", p->stop);
+			used = (size_t)(p->stop - off);
+			s += used;
+			n -= used;
+			off = p->stop;
+			if (p->state == S_RESTART)
+				restart(p);
+			break;
+		case S_ERROR:
+			return;
+		default:
+			xml_error(p);
+			return;
+		}
+	}
+}
+
+/* Writes the #error record and the diagnostic; returns status. */
+static int
+give_up(struct parse *p, int status)
+{
+	char	 off[32];
+
+	snprintf(off, sizeof(off), "%lld", p->stop);
+	rec_begin(&p->rec, KIND_ERROR, NULL);
+	rec_attr(&p->rec, NULL, "offset", off);
+	rec_text(&p->rec, p->why, strlen(p->why));
+	emit(p);
+	flush(p);
+	warnx("offset %lld: %s", p->stop, p->why);
+	return status;
+}
+
+static int
+run(struct parse *p, int fd, const char *name)
+{
+	static char	 buf[BUFSZ];
+	long long	 off = 0;
+	ssize_t		 n;
+
+	for (;;) {
+		if ((n = read(fd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			flush(p);
+			err(1, "%s", name);
+		}
+		if (n == 0)
+			break;
+		feed(p, buf, (size_t)n, off);
+		off += n;
+		if (p->state == S_ERROR)
+			return give_up(p, 2);
+		flush(p);	/* before read(2) may block */
+	}
+	/* An empty input is no stream at all, not a truncated one. */
+	if (p->state == S_END || off == 0)
+		return 0;
+	fail(p, off, "stream truncated");
+	return give_up(p, 3);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct parse	 p = { 0 };
+	const char	*errstr, *name = "stdin";
+	int		 ch, fd = STDIN_FILENO, status;
+
+	p.maxsize = MAXSTANZA;
+	p.maxdepth = MAXDEPTH;
+	while ((ch = getopt(argc, argv, "hn:s:V")) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(0);
+		case 'n':
+			p.maxdepth = (int)strtonum(optarg, 1, MAXDEPTH_MAX,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "maxdepth %s: %s", optarg, errstr);
+			break;
+		case 's':
+			p.maxsize = strtonum(optarg, 1, 1LL << 30, &errstr);
+			if (errstr != NULL)
+				errx(1, "maxstanza %s: %s", optarg, errstr);
+			break;
+		case 'V':
+			puts("xmpp-parse " VERSION);
+			return 0;
+		default:
+			usage(1);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage(1);
+	if (argc == 1) {
+		name = argv[0];
+		if ((fd = open(name, O_RDONLY)) == -1)
+			err(1, "%s", name);
+	}
+
+	if ((p.xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
+		errx(1, "XML_ParserCreateNS failed");
+	setup(&p);
+	status = run(&p, fd, name);
+	XML_ParserFree(p.xp);
+	rec_free(&p.rec);
+	buf_free(&p.out);
+	buf_free(&p.ns);
+	buf_free(&p.attrns);
+	return status;
+}

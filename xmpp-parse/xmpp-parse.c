@@ -479,6 +479,31 @@ give_up(struct parse *p, int status)
 	return status;
 }
 
+/* An empty input is no stream at all, not a truncated one.  Otherwise
+ * expat tells a stream cut short from one that is wrong already. */
+static int
+at_eof(struct parse *p, long long off)
+{
+	if (p->state == S_END || off == 0)
+		return 0;
+	if (XML_Parse(p->xp, NULL, 0, 1) == XML_STATUS_ERROR &&
+	    p->state != S_ERROR) {
+		switch (XML_GetErrorCode(p->xp)) {
+		case XML_ERROR_NO_ELEMENTS:
+		case XML_ERROR_UNCLOSED_TOKEN:
+		case XML_ERROR_PARTIAL_CHAR:
+		case XML_ERROR_UNCLOSED_CDATA_SECTION:
+			break;
+		default:
+			xml_error(p);
+		}
+	}
+	if (p->state == S_ERROR)
+		return give_up(p, 2);
+	fail(p, off, "stream truncated");
+	return give_up(p, 3);
+}
+
 static int
 run(struct parse *p, int fd, const char *name)
 {
@@ -501,11 +526,7 @@ run(struct parse *p, int fd, const char *name)
 			return give_up(p, 2);
 		flush(p);	/* before read(2) may block */
 	}
-	/* An empty input is no stream at all, not a truncated one. */
-	if (p->state == S_END || off == 0)
-		return 0;
-	fail(p, off, "stream truncated");
-	return give_up(p, 3);
+	return at_eof(p, off);
 }
 
 int

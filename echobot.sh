@@ -173,6 +173,37 @@ session() {
 	stopwatchdog
 }
 
+# fatal: did the session end in a way that retrying cannot fix?
+fatal() {
+	if [ "$est" -eq 2 ]; then
+		st=2 why="xmpp-echo exited 2 (authentication failed)"
+	elif [ "$cst" -eq 4 ]; then
+		st=4 why="xmpp-connect exited 4 (certificate rejected)"
+	elif [ "$est" -eq 1 ]; then
+		st=1 why="xmpp-echo exited 1 (usage or local error)"
+	elif [ "$cst" -eq 1 ] && [ "$pst" -eq 0 ]; then
+		st=1 why="xmpp-connect exited 1 (usage or local error)"
+	elif [ "$pst" -eq 1 ] && [ "$est" -eq 5 ]; then
+		st=1 why="xmpp-parse exited 1 (usage or I/O error)"
+	else
+		return 1
+	fi
+}
+
+# cause: the status that says why the session ended.  xmpp-echo's 5
+# (input ended) only repeats that an earlier stage ended.
+cause() {
+	if [ "$est" -ne 0 ] && [ "$est" -ne 5 ]; then
+		st=$est
+	elif [ "$cst" -ne 0 ]; then
+		st=$cst
+	elif [ "$pst" -ne 0 ]; then
+		st=$pst
+	else
+		st=$est
+	fi
+}
+
 attempt=0
 delay=1
 while :; do
@@ -182,21 +213,11 @@ while :; do
 	session
 	say "session $attempt ended: xmpp-connect $cst, xmpp-parse $pst," \
 	    "xmpp-echo $est"
-	st=$est
-	[ "$st" -eq 0 ] && st=$cst
-	[ "$st" -eq 0 ] && st=$pst
-	if [ "$est" -eq 2 ]; then
-		say "xmpp-echo exited 2 (authentication failed), not retrying"
-		exit 2
+	if fatal; then
+		say "$why, not retrying"
+		exit "$st"
 	fi
-	if [ "$cst" -eq 4 ]; then
-		say "xmpp-connect exited 4 (certificate rejected), not retrying"
-		exit 4
-	fi
-	if [ "$est" -eq 1 ] || [ "$cst" -eq 1 ] || [ "$pst" -eq 1 ]; then
-		say "usage or local error, not retrying"
-		exit 1
-	fi
+	cause
 	if [ "$tries" -gt 0 ] && [ "$attempt" -ge "$tries" ]; then
 		say "$attempt attempts, giving up"
 		exit "$st"

@@ -34,7 +34,8 @@ is() {
 		pass "$3"
 	else
 		fail "$3"
-		diag "got:  '$1'" "want: '$2'"
+		diag "got:  '$(printf %s "$1" | head -c 300)'" \
+		    "want: '$(printf %s "$2" | head -c 300)'"
 	fi
 }
 
@@ -47,11 +48,18 @@ spawn() {
 	echo "$spawned" >>"$T/pids"
 }
 
+# alive PID: running, neither gone nor a zombie waiting to be reaped
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	_state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)
+	[ "$_state" != Z ]
+}
+
 # stop PID: TERM its process group, KILL it after 5 s, reap it.
 stop() {
 	kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
 	_n=50
-	while kill -0 "$1" 2>/dev/null && [ $_n -gt 0 ]; do
+	while alive "$1" && [ $_n -gt 0 ]; do
 		sleep 0.1
 		_n=$((_n - 1))
 	done
@@ -114,7 +122,7 @@ wait_file_grep() {
 # wait_gone PID SECS: until PID has exited
 wait_gone() {
 	_n=$(($2 * 10))
-	while kill -0 "$1" 2>/dev/null; do
+	while alive "$1"; do
 		[ $_n -le 0 ] && return 1
 		sleep 0.1
 		_n=$((_n - 1))
@@ -220,12 +228,49 @@ prosody_befriend() {
 	return 0
 }
 
-# peer ARGS...: run tests/peer.py against the private server
-peer() {
-	$PY "$TOP/tests/peer.py" --host 127.0.0.1 --port "$C2S_PORT" "$@"
-}
-
 # randpw: a throwaway password
 randpw() {
 	od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# jfield NAME FILE: field NAME of every JSON line of FILE, as JSON
+jfield() {
+	$PY -c 'import json, sys
+for l in open(sys.argv[2], encoding="utf-8"):
+    print(json.dumps(json.loads(l).get(sys.argv[1]), ensure_ascii=False))' "$@"
+}
+
+# jnorm FILE: every JSON line of FILE in peer.py's spelling
+jnorm() {
+	$PY -c 'import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    print(json.dumps(json.loads(l), ensure_ascii=False))' "$1"
+}
+
+# echobot_setup: private Prosody with accounts bot and alice (random
+# passwords, $T/bot.pass and ALICE_PW), friends, so that peer.py sees
+# the bot come online.
+echobot_setup() {
+	prosody_start || bail "prosody did not start"
+	BOT_PW=$(randpw)
+	ALICE_PW=$(randpw)
+	prosody_adduser bot "$BOT_PW" && prosody_adduser alice "$ALICE_PW" ||
+	    bail "prosodyctl adduser failed"
+	prosody_befriend alice bot
+	(umask 077 && printf '%s\n' "$BOT_PW" >"$T/bot.pass")
+	mkdir -p "$T/tmp"
+}
+
+# bot_start ARGS...: echobot.sh ARGS... bot@localhost in the background,
+# stderr in $T/bot.err, its temp dir under $T/tmp; BOT_PID
+bot_start() {
+	spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" "$@" bot@localhost \
+	    2>>"$T/bot.err" </dev/null
+	BOT_PID=$spawned
+}
+
+# alice ARGS...: peer.py as alice talking to the bot over plain TCP
+alice() {
+	PEER_PASSWORD=$ALICE_PW $PY "$TOP/tests/peer.py" --host 127.0.0.1 \
+	    --port "$C2S_PORT" --jid alice@localhost --to bot@localhost "$@"
 }

@@ -1,0 +1,77 @@
+#!/bin/sh
+# SASL: SCRAM-SHA-1, PLAIN, SCRAM-SHA-256 when offered, a wrong password.
+. "$(dirname "$0")/lib.sh"
+plan 13
+
+echobot_setup
+echo '"ping"' >"$T/ping"
+plain="-t plain -s 127.0.0.1:$C2S_PORT"
+
+# mechs: the SASL mechanisms the server offers, one a line
+mechs() {
+	$PY - "$C2S_PORT" <<-'END'
+	import re, socket, sys
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+	s.sendall(b"<?xml version='1.0'?><stream:stream to='localhost' "
+	          b"version='1.0' xmlns='jabber:client' "
+	          b"xmlns:stream='http://etherx.jabber.org/streams'>")
+	data = b""
+	while b"</stream:features>" not in data:
+	    chunk = s.recv(4096)
+	    if not chunk:
+	        break
+	    data += chunk
+	for m in re.findall(rb"<mechanism>([^<]*)</mechanism>", data):
+	    print(m.decode())
+	END
+}
+
+# login MECH [ARGS]: the bot logs in with MECH and echoes; the server log
+# names the mechanism it saw
+login() {
+	_m=$1
+	shift
+	: >"$T/bot.err"
+	bot_start -n 1 $plain -m "$_m" -p "$T/bot.pass" "$@"
+	alice --no-tls --send "$T/ping" --expect 1 --timeout 30 >"$T/got"
+	is "$?:$(jfield body "$T/got")" '0:"ping"' "$_m: login and echo"
+	check "$_m: the server saw mechanism $_m" \
+	    grep -q "mechanism=.$_m." "$PDIR/prosody.log"
+	check "$_m: no password in any argv" sh -c \
+	    '! grep -qaF -f "$1" /proc/[0-9]*/cmdline 2>/dev/null' sh \
+	    "$T/bot.pass"
+	stop "$BOT_PID"
+}
+
+login SCRAM-SHA-1
+: >"$PDIR/prosody.log"
+login PLAIN -P -v
+b64=$(printf '\0bot\0%s' "$BOT_PW" | base64 | tr -d '\n')
+check "PLAIN: no password in the trace" sh -c \
+    '! grep -qF -e "$1" -e "$2" "$3"' sh "$BOT_PW" "$b64" "$T/bot.err"
+
+if mechs | grep -qx SCRAM-SHA-256; then
+	login SCRAM-SHA-256
+else
+	skip "SCRAM-SHA-256: login and echo" "not offered by this server"
+	skip "SCRAM-SHA-256: mechanism" "not offered by this server"
+	skip "SCRAM-SHA-256: argv" "not offered by this server"
+fi
+
+# A wrong password ends it at once: exit 2, no retry loop, and the
+# password given through the environment shows up nowhere.
+: >"$T/bot.err"
+bad=$(randpw)
+XMPP_PASSWORD=$bad
+export XMPP_PASSWORD
+bot_start $plain -v
+unset XMPP_PASSWORD
+wait_gone "$BOT_PID" 30
+check "wrong password: echobot.sh stops" test $? -eq 0
+wait "$BOT_PID"
+is "$?" 2 "wrong password: exit status 2"
+check "wrong password: says authentication failed, not-authorized" sh -c \
+    'grep -q "authentication failed" "$1" && grep -q not-authorized "$1"' \
+    sh "$T/bot.err"
+check "wrong password: no retry, not in the trace" sh -c \
+    '! grep -q -e retrying -e "$2" "$1"' sh "$T/bot.err" "$bad"

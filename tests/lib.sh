@@ -79,7 +79,7 @@ cleanup() {
 		echo "# planned $nplan tests, ran $ntest"
 		[ "$_st" -eq 0 ] && _st=255
 	fi
-	echo "# $ntest tests, $nfail failed"
+	[ -n "$nplan" ] && echo "# $ntest tests, $nfail failed"
 	[ "$nfail" -gt 0 ] && [ "$_st" -eq 0 ] && _st=1
 	exit "$_st"
 }

@@ -217,7 +217,7 @@ open_child(struct parse *p, const char *ns, const char *local,
 	check_size(p, past(p));
 }
 
-/* RFC 6120 4.3.3 and 5.4.3.3: after these the server sends a new stream
+/* RFC 6120 5.4.3.3 and 6.4.6: after these the server sends a new stream
  * header without closing the old stream, so expat must start afresh. */
 static void
 close_element(struct parse *p, const char *name)
@@ -309,7 +309,7 @@ on_text(void *arg, const char *s, int len)
 	}
 }
 
-/* RFC 6120 11.6: UTF-8 only; the parser is created for UTF-8 anyway. */
+/* RFC 6120 section 11: UTF-8 only; the parser is made for UTF-8 anyway. */
 static void XMLCALL
 on_xmldecl(void *arg, const char *version, const char *encoding,
     int standalone)

@@ -173,13 +173,15 @@ session() {
 	stopwatchdog
 }
 
-# fatal: did the session end in a way that retrying cannot fix?
+# fatal: did the session end in a way that retrying cannot fix?  A
+# stage's 1 counts only when the others show that it came first: a
+# usage error ends a stage before it wrote or read anything.
 fatal() {
 	if [ "$est" -eq 2 ]; then
 		st=2 why="xmpp-echo exited 2 (authentication failed)"
 	elif [ "$cst" -eq 4 ]; then
 		st=4 why="xmpp-connect exited 4 (certificate rejected)"
-	elif [ "$est" -eq 1 ]; then
+	elif [ "$est" -eq 1 ] && [ "$cst" -eq 0 ]; then
 		st=1 why="xmpp-echo exited 1 (usage or local error)"
 	elif [ "$cst" -eq 1 ] && [ "$pst" -eq 0 ]; then
 		st=1 why="xmpp-connect exited 1 (usage or local error)"
@@ -190,10 +192,11 @@ fatal() {
 	fi
 }
 
-# cause: the status that says why the session ended.  xmpp-echo's 5
-# (input ended) only repeats that an earlier stage ended.
+# cause: the status that says why the session ended: xmpp-echo's own
+# verdicts (2 to 4) first; its other statuses may only repeat that
+# xmpp-connect lost the link.
 cause() {
-	if [ "$est" -ne 0 ] && [ "$est" -ne 5 ]; then
+	if [ "$est" -ge 2 ] && [ "$est" -le 4 ]; then
 		st=$est
 	elif [ "$cst" -ne 0 ]; then
 		st=$cst

@@ -58,9 +58,9 @@ st=$?
 jfield body "$T/send" >"$T/sent"
 jfield body "$T/got" >"$T/echoed"
 while IFS= read -r said; do
-	echo "alice -> bot:   $said"
+	printf "alice -> bot:   %s\n" "$said"
 	IFS= read -r heard <&3 || heard="(nothing)"
-	echo "bot   -> alice: $heard"
+	printf "bot   -> alice: %s\n" "$heard"
 done <"$T/sent" 3<"$T/echoed"
 
 if [ "$st" -ne 0 ]; then
@@ -80,6 +80,7 @@ if [ "${DEMO_KEEP:-0}" = 1 ]; then
 	    bot       bot@localhost (already in alice's contacts)
 	END
 	[ -n "${CA_FILE:-}" ] && echo "    CA file   $CA_FILE (self-signed)"
+	trap 'exit 0' INT TERM
 	wait "$BOT_PID"
 	exit 0
 fi

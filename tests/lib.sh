@@ -233,11 +233,14 @@ randpw() {
 	od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
 }
 
-# jfield NAME FILE: field NAME of every JSON line of FILE, as JSON
+# jfield NAME FILE: field NAME of every JSON line of FILE (a line that
+# is no object stands for itself), as JSON
 jfield() {
 	$PY -c 'import json, sys
 for l in open(sys.argv[2], encoding="utf-8"):
-    print(json.dumps(json.loads(l).get(sys.argv[1]), ensure_ascii=False))' "$@"
+    v = json.loads(l)
+    v = v.get(sys.argv[1]) if isinstance(v, dict) else v
+    print(json.dumps(v, ensure_ascii=False))' "$@"
 }
 
 # jnorm FILE: every JSON line of FILE in peer.py's spelling

@@ -2,7 +2,7 @@
 # Bodies come back byte for byte; what is not a chat message stays
 # unanswered.
 . "$(dirname "$0")/lib.sh"
-plan 4
+plan 5
 
 echobot_setup
 bot_start -n 1 -t plain -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
@@ -21,6 +21,10 @@ alice --no-tls --full-jid --send "$T/quiet" --expect 1 --timeout 30 \
 is "$?" 0 "an echo came"
 is "$(jfield body "$T/got1")" '"marker"' \
     "the marker is the first echo: bodyless, error, groupchat, headline ignored"
+n=$(grep 'Sending\[c2s\]: <message ' "$PDIR/prosody.log" |
+    grep "to='bot@localhost/" |
+    grep -c -e "type='error'" -e "type='groupchat'" -e "type='headline'")
+is "$n" 3 "the server did hand error, groupchat and headline to the bot"
 
 $PY - >"$T/hostile" <<-'END'
 import json

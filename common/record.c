@@ -12,32 +12,43 @@
  * Writing.
  */
 
-/* Appends s escaped: no TAB, LF, CR or other control byte stays raw;
- * bytes in extra are escaped too (for URIs inside a {URI}NAME). */
+enum escset { ESC_TEXT, ESC_NAME, ESC_URI };
+
+/* Whether byte c is escaped in a field of the given set. */
+static int
+must_escape(unsigned char c, enum escset set)
+{
+	if (c < 0x20 || c == 0x7f || c == '\\')
+		return 1;
+	if (set == ESC_TEXT)
+		return 0;
+	return c == '=' || (set == ESC_URI && c == '}');
+}
+
+/* Appends s escaped: no TAB, LF, CR or other control byte stays raw. */
 static void
-put_escaped(struct buf *b, const char *s, size_t n, const char *extra)
+put_escaped(struct buf *b, const char *s, size_t n, enum escset set)
 {
 	static const char	 hex[] = "0123456789abcdef";
+	char			 x[4] = { '\\', 'x' };
 	unsigned char		 c;
 	size_t			 i, start;
 
 	for (i = start = 0; i < n; i++) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != 0x7f && c != '\\' &&
-		    (extra == NULL || c == '\0' || strchr(extra, c) == NULL))
+		if (!must_escape(c, set))
 			continue;
 		buf_add(b, s + start, i - start);
 		start = i + 1;
-		buf_addc(b, '\\');
 		switch (c) {
-		case '\\':	buf_addc(b, '\\'); break;
-		case '\t':	buf_addc(b, 't'); break;
-		case '\n':	buf_addc(b, 'n'); break;
-		case '\r':	buf_addc(b, 'r'); break;
+		case '\\':	buf_add(b, "\\\\", 2); break;
+		case '\t':	buf_add(b, "\\t", 2); break;
+		case '\n':	buf_add(b, "\\n", 2); break;
+		case '\r':	buf_add(b, "\\r", 2); break;
 		default:
-			buf_addc(b, 'x');
-			buf_addc(b, hex[c >> 4]);
-			buf_addc(b, hex[c & 15]);
+			x[2] = hex[c >> 4];
+			x[3] = hex[c & 15];
+			buf_add(b, x, sizeof(x));
 		}
 	}
 	buf_add(b, s + start, n - start);
@@ -88,7 +99,7 @@ put_ns(struct recw *w, const char *ns)
 	put_item(w, '\0');
 	buf_adds(&w->out, "xmlns=");
 	if (ns != NULL)
-		put_escaped(&w->out, ns, strlen(ns), NULL);
+		put_escaped(&w->out, ns, strlen(ns), ESC_TEXT);
 }
 
 void
@@ -97,7 +108,7 @@ rec_begin(struct recw *w, const char *kind, const char *ns)
 	while (w->depth > 0)
 		pop_ns(w);
 	buf_reset(&w->out);
-	put_escaped(&w->out, kind, strlen(kind), NULL);
+	put_escaped(&w->out, kind, strlen(kind), ESC_TEXT);
 	w->intext = 0;
 	push_ns(w, ns);
 	if (ns != NULL)
@@ -112,12 +123,12 @@ rec_attr(struct recw *w, const char *ns, const char *local, const char *value)
 		buf_adds(&w->out, "xml:");
 	else if (ns != NULL) {
 		buf_addc(&w->out, '{');
-		put_escaped(&w->out, ns, strlen(ns), "}=");
+		put_escaped(&w->out, ns, strlen(ns), ESC_URI);
 		buf_addc(&w->out, '}');
 	}
-	put_escaped(&w->out, local, strlen(local), "=");
+	put_escaped(&w->out, local, strlen(local), ESC_NAME);
 	buf_addc(&w->out, '=');
-	put_escaped(&w->out, value, strlen(value), NULL);
+	put_escaped(&w->out, value, strlen(value), ESC_TEXT);
 }
 
 void
@@ -126,7 +137,7 @@ rec_start(struct recw *w, const char *ns, const char *local)
 	const char	*parent = w->depth > 0 ? w->ns[w->depth - 1] : NULL;
 
 	put_item(w, '(');
-	put_escaped(&w->out, local, strlen(local), NULL);
+	put_escaped(&w->out, local, strlen(local), ESC_TEXT);
 	if (!ns_equal(ns, parent))
 		put_ns(w, ns);
 	push_ns(w, ns);
@@ -137,7 +148,7 @@ rec_text(struct recw *w, const char *s, size_t n)
 {
 	if (!w->intext)
 		put_item(w, '-');
-	put_escaped(&w->out, s, n, NULL);
+	put_escaped(&w->out, s, n, ESC_TEXT);
 	w->intext = 1;
 }
 

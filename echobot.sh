@@ -95,23 +95,38 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
 cpid= ppid= epid= spid= wpid=
 
-# The watchdog runs in its own process group (so its sleep goes too)
-# unless it has not reached setsid yet.
+# watchdog SECS SIG PID...: send SIG to the PIDs in SECS seconds unless
+# stopped first.  It runs in its own process group, so that stopping it
+# takes its sleep too.
+watchdog() {
+	setsid sh -c 'sleep "$0"; kill "$@" 2>/dev/null' "$@" &
+	wpid=$!
+}
+
+# stopwatchdog: with KILL, as a TERM that comes before the forked shell
+# has reset its traps is lost; to the process alone if it has not
+# reached setsid yet.
 stopwatchdog() {
 	[ -n "$wpid" ] || return 0
-	kill -TERM -- "-$wpid" 2>/dev/null || kill -TERM "$wpid" 2>/dev/null
+	kill -KILL -- "-$wpid" 2>/dev/null || kill -KILL "$wpid" 2>/dev/null
 	wait "$wpid" 2>/dev/null
 	wpid=
 }
 
-# Stop every stage, reap it, remove the directory.
+# finish: stop every stage, reap it, remove the directory.  A stage
+# that lost its TERM the same way gets a KILL after 5 seconds.
 finish() {
 	trap - EXIT INT TERM
-	for p in $cpid $ppid $epid $spid; do
-		kill -TERM "$p" 2>/dev/null
-	done
 	stopwatchdog
-	wait
+	pids=$(echo $cpid $ppid $epid $spid)
+	if [ -n "$pids" ]; then
+		kill -TERM $pids 2>/dev/null
+		watchdog 5 -KILL $pids
+		for p in $pids; do
+			wait "$p"
+		done
+		stopwatchdog
+	fi
 	rm -rf "$tmp"
 }
 trap 'finish; exit 0' INT TERM
@@ -161,9 +176,7 @@ session() {
 	wait "$epid"
 	est=$?
 	epid=
-	setsid sh -c 'sleep 10; kill -TERM "$@" 2>/dev/null' sh \
-	    "$cpid" "$ppid" &
-	wpid=$!
+	watchdog 10 -TERM "$cpid" "$ppid"
 	wait "$cpid"
 	cst=$?
 	cpid=

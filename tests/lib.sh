@@ -72,7 +72,8 @@ cleanup() {
 	_st=$?
 	trap - EXIT INT TERM
 	if [ -f "$T/pids" ]; then
-		for _p in $(cat "$T/pids"); do stop "$_p"; done
+		# the last started first: the bot before its server
+		for _p in $(sed '1!G;h;$!d' "$T/pids"); do stop "$_p"; done
 	fi
 	rm -rf "$T"
 	if [ -n "$nplan" ] && [ "$ntest" -ne "$nplan" ]; then

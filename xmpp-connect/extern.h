@@ -1,0 +1,78 @@
+/*
+ * extern.h - the parts of xmpp-connect(1).
+ *
+ * xmpp-connect.c: options, TCP connect, the byte relay.
+ * dns.c: SRV lookup and ordering (RFC 2782).
+ * tls.c: the STARTTLS preamble and the stunnel(8) arrangement.
+ */
+#ifndef EXTERN_H
+#define EXTERN_H
+
+#include <stddef.h>
+
+/* Exit statuses, as in the EXIT STATUS section of xmpp-connect(1). */
+enum {
+	EXIT_CLOSED = 0,	/* the server closed the connection */
+	EXIT_LOCAL = 1,		/* usage or local error */
+	EXIT_CONNECT = 2,	/* DNS failed or no address answered */
+	EXIT_LOST = 3,		/* connection lost after it was up */
+	EXIT_CERT = 4,		/* TLS: server certificate rejected */
+	EXIT_TLS = 5,		/* TLS: handshake or stunnel failure */
+	EXIT_STARTTLS = 6	/* STARTTLS not offered or refused */
+};
+
+enum mode {
+	MODE_STARTTLS,
+	MODE_DIRECT,
+	MODE_PLAIN
+};
+
+#define XMPP_PORT	"5222"
+
+// dns.c
+struct target {
+	char	*host;
+	char	 port[6];
+};
+/*
+ * Looks up the SRV records of SERVICE.DOMAIN (service like
+ * "_xmpp-client._tcp") and returns the targets in the order to try them.
+ * Returns the number of targets, 0 when there is no record, -1 when the
+ * domain says there is no such service (a single "." target).
+ */
+int	 srv_lookup(const char *service, const char *domain,
+	    struct target **);
+void	 targets_free(struct target *, size_t);
+
+// xmpp-connect.c
+/* One direction of a relay: bytes read from in are written to out. */
+struct relay {
+	const char	*name;	/* for messages: "server", "stdin", ... */
+	int		 in, out;
+	int		 ours;	/* out is a non-blocking socket we made */
+	int		 eofshut;	/* on EOF: shutdown(out, SHUT_WR) */
+	int		 fatal;	/* on error: exit with code at once */
+	int		 code;	/* exit status for an error */
+	int		 error;	/* errno of the failure, 0 if none */
+	int		 done;	/* EOF seen and everything written */
+	int		 eof;
+	char		*buf;
+	size_t		 off, len;
+};
+void	 relay_init(struct relay *, const char *, int, int, int);
+void	 relay_run(struct relay *, size_t, size_t);
+void	 relay_free(struct relay *, size_t);
+void	 set_nonblock(int);
+
+// tls.c
+struct tlsopt {
+	const char	*domain;	/* name to verify and send as SNI */
+	const char	*cafile;	/* NULL: the system store */
+	int		 insecure;	/* skip certificate verification */
+};
+/* Speaks the clear-text preamble on fd up to <proceed/>; exits on failure. */
+void	 starttls(int fd, const char *domain);
+/* Runs stunnel over fd and relays stdin/stdout; returns the exit status. */
+int	 tls_run(int fd, const struct tlsopt *);
+
+#endif

@@ -1,0 +1,451 @@
+/*
+ * xmpp-connect - connect to an XMPP server and relay stdin/stdout.
+ *
+ * The server's bytes (clear text, after TLS) go to stdout, stdin goes
+ * to the server.  TLS is stunnel(8)'s job, see tls.c.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+#define RELAY_BUF	(64 * 1024)
+/* Without it a black-holed address would stall the next one for minutes. */
+#define CONNECT_TIMEOUT	(15 * 1000)
+
+static void
+usage(FILE *f, int status)
+{
+	fprintf(f, "usage: xmpp-connect [-hIV] [-C cafile] [-d domain] "
+	    "[-t mode] [host[:port]]\n");
+	exit(status);
+}
+
+/* A closed 0, 1 or 2 would be reused by the first socket. */
+static void
+sanitize_fds(void)
+{
+	int	 fd;
+
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			err(EXIT_LOCAL, "/dev/null");
+}
+
+void
+set_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		err(EXIT_LOCAL, "fcntl");
+}
+
+/*
+ * Splits "host", "host:port", "[v6]", "[v6]:port" (and a bare IPv6
+ * address) into host and port; arg is modified.
+ */
+static void
+parse_hostport(char *arg, char **host, const char **port)
+{
+	char		*p;
+	const char	*errstr;
+
+	*port = XMPP_PORT;
+	if (arg[0] == '[') {
+		if ((p = strchr(arg, ']')) == NULL)
+			errx(EXIT_LOCAL, "%s: missing ]", arg);
+		*p++ = '\0';
+		*host = arg + 1;
+		if (*p == ':')
+			*port = p + 1;
+		else if (*p != '\0')
+			errx(EXIT_LOCAL, "%s]%s: junk after ]", arg, p);
+	} else if ((p = strchr(arg, ':')) != NULL && strchr(p + 1, ':') == NULL) {
+		*p = '\0';
+		*host = arg;
+		*port = p + 1;
+	} else
+		*host = arg;
+	if (**host == '\0')
+		errx(EXIT_LOCAL, "empty host name");
+	(void)strtonum(*port, 1, 65535, &errstr);
+	if (errstr != NULL)
+		errx(EXIT_LOCAL, "port %s: %s", *port, errstr);
+}
+
+/*
+ * The domain goes into the stunnel configuration and the stream header:
+ * host name characters only (and UTF-8 for IDNs), so neither can be
+ * forged.
+ */
+static void
+check_domain(const char *d)
+{
+	const unsigned char	*p;
+
+	if (*d == '\0' || strlen(d) > 1023)
+		errx(EXIT_LOCAL, "domain %s: bad length", d);
+	for (p = (const unsigned char *)d; *p != '\0'; p++)
+		if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == ':'))
+			errx(EXIT_LOCAL, "domain %s: invalid character", d);
+}
+
+static enum mode
+parse_mode(const char *s)
+{
+	if (strcmp(s, "starttls") == 0)
+		return MODE_STARTTLS;
+	if (strcmp(s, "direct") == 0)
+		return MODE_DIRECT;
+	if (strcmp(s, "plain") == 0)
+		return MODE_PLAIN;
+	warnx("mode %s: must be starttls, direct or plain", s);
+	usage(stderr, EXIT_LOCAL);
+	return MODE_PLAIN;
+}
+
+/* Waits for a non-blocking connect(2); returns 0 or an errno. */
+static int
+connect_wait(int s)
+{
+	struct pollfd	 pfd = { .fd = s, .events = POLLOUT };
+	socklen_t	 len = sizeof(int);
+	int		 r, e = 0;
+
+	while ((r = poll(&pfd, 1, CONNECT_TIMEOUT)) == -1 && errno == EINTR)
+		;
+	if (r == -1)
+		return errno;
+	if (r == 0)
+		return ETIMEDOUT;
+	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		return errno;
+	return e;
+}
+
+/* Tries one address; returns the socket or -1 after saying why. */
+static int
+connect_addr(const struct addrinfo *ai)
+{
+	char	 addr[NI_MAXHOST], port[NI_MAXSERV];
+	int	 s, e = 0, one = 1;
+
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr,
+	    port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		(void)strlcpy(addr, "?", sizeof addr);
+	if ((s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+	    ai->ai_protocol)) == -1) {
+		warn("%s port %s: socket", addr, port);
+		return -1;
+	}
+	set_nonblock(s);
+	if (connect(s, ai->ai_addr, ai->ai_addrlen) == -1)
+		e = errno == EINPROGRESS ? connect_wait(s) : errno;
+	if (e != 0) {
+		warnx("%s port %s: %s", addr, port, strerror(e));
+		close(s);
+		return -1;
+	}
+	/* Stanzas are small and interactive: no Nagle delay. */
+	if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
+		warn("%s: TCP_NODELAY", addr);
+	return s;
+}
+
+/* Every address of host, in getaddrinfo(3) order, until one answers. */
+static int
+connect_host(const char *host, const char *port)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 s = -1, e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		warnx("%s: %s", host, gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai != NULL && s == -1; ai = ai->ai_next)
+		s = connect_addr(ai);
+	freeaddrinfo(res);
+	return s;
+}
+
+static int
+connect_targets(const struct target *t, size_t n)
+{
+	size_t	 i;
+	int	 s = -1;
+
+	for (i = 0; i < n && s == -1; i++)
+		s = connect_host(t[i].host, t[i].port);
+	return s;
+}
+
+/*
+ * Without a host: the SRV targets of the domain, falling back to the
+ * domain itself on port 5222 (RFC 6120 3.2).  Direct TLS without an
+ * _xmpps-client record falls back to STARTTLS (XEP-0368).
+ */
+static int
+connect_domain(const char *domain, enum mode *mode)
+{
+	struct target	*t = NULL, fallback;
+	int		 n = 0, s;
+
+	if (*mode == MODE_DIRECT &&
+	    (n = srv_lookup("_xmpps-client._tcp", domain, &t)) == 0)
+		*mode = MODE_STARTTLS;
+	if (*mode != MODE_DIRECT)
+		n = srv_lookup("_xmpp-client._tcp", domain, &t);
+	if (n == -1)
+		errx(EXIT_CONNECT, "%s: no XMPP service (SRV target \".\")",
+		    domain);
+	if (n == 0) {
+		fallback.host = (char *)domain;
+		(void)strlcpy(fallback.port, XMPP_PORT, sizeof fallback.port);
+		return connect_targets(&fallback, 1);
+	}
+	s = connect_targets(t, n);
+	targets_free(t, n);
+	return s;
+}
+
+void
+relay_init(struct relay *r, const char *name, int in, int out, int ours)
+{
+	memset(r, 0, sizeof *r);
+	r->name = name;
+	r->in = in;
+	r->out = out;
+	r->ours = ours;
+	r->code = EXIT_LOST;
+	if ((r->buf = malloc(RELAY_BUF)) == NULL)
+		err(EXIT_LOCAL, NULL);
+}
+
+void
+relay_free(struct relay *r, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(r[i].buf);
+}
+
+static void
+relay_eof(struct relay *r)
+{
+	r->eof = 1;
+	if (r->len > 0)
+		return;
+	r->done = 1;
+	if (r->eofshut)
+		(void)shutdown(r->out, SHUT_WR);
+}
+
+static void
+relay_fail(struct relay *r, const char *what)
+{
+	r->error = errno;
+	if (r->fatal) {
+		if (r->code == EXIT_LOST)
+			errx(r->code, "connection lost: %s %s: %s", what,
+			    r->name, strerror(r->error));
+		errx(r->code, "%s %s: %s", what, r->name, strerror(r->error));
+	}
+	r->len = 0;
+	relay_eof(r);
+}
+
+static void
+relay_read(struct relay *r)
+{
+	ssize_t	 n;
+
+	if ((n = read(r->in, r->buf, RELAY_BUF)) == -1) {
+		if (errno != EINTR && errno != EAGAIN)
+			relay_fail(r, "read from");
+	} else if (n == 0)
+		relay_eof(r);
+	else {
+		r->off = 0;
+		r->len = n;
+	}
+}
+
+static void
+relay_write(struct relay *r)
+{
+	size_t	 len = r->len;
+	ssize_t	 n;
+
+	/*
+	 * stdout is shared with the pipeline and stays blocking: POLLOUT
+	 * promises room for PIPE_BUF bytes only.
+	 */
+	if (!r->ours && len > PIPE_BUF)
+		len = PIPE_BUF;
+	if ((n = write(r->out, r->buf + r->off, len)) == -1) {
+		if (errno != EINTR && errno != EAGAIN)
+			relay_fail(r, "write to");
+		return;
+	}
+	r->off += n;
+	r->len -= n;
+	if (r->len == 0 && r->eof)
+		relay_eof(r);
+}
+
+/*
+ * Relays until r[last] is done: its input ended and all it read is
+ * written.  Each direction reads only when its buffer is empty.
+ */
+void
+relay_run(struct relay *r, size_t n, size_t last)
+{
+	struct pollfd	 pfd[8];
+	struct relay	*who[8];
+	size_t		 i, np;
+
+	while (!r[last].done) {
+		for (i = np = 0; i < n && np < 8; i++) {
+			if (r[i].done)
+				continue;
+			if (r[i].len > 0) {
+				pfd[np].fd = r[i].out;
+				pfd[np].events = POLLOUT;
+			} else {
+				pfd[np].fd = r[i].in;
+				pfd[np].events = POLLIN;
+			}
+			who[np++] = &r[i];
+		}
+		if (poll(pfd, np, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EXIT_LOCAL, "poll");
+		}
+		for (i = 0; i < np; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].events == POLLOUT)
+				relay_write(who[i]);
+			else if (pfd[i].revents & POLLNVAL)
+				relay_eof(who[i]);
+			else
+				relay_read(who[i]);
+		}
+	}
+}
+
+/* Plain mode: stdin -> server, server -> stdout. */
+static int
+plain_run(int s)
+{
+	struct relay	 r[2];
+
+	relay_init(&r[0], "stdin", 0, s, 1);
+	r[0].eofshut = 1;
+	r[0].fatal = 1;
+	relay_init(&r[1], "server", s, 1, 0);
+	r[1].fatal = 1;
+	relay_run(r, 2, 1);
+	relay_free(r, 2);
+	return EXIT_CLOSED;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct tlsopt	 opt;
+	enum mode	 mode = MODE_STARTTLS;
+	const char	*domain = NULL, *port = XMPP_PORT;
+	char		*host = NULL;
+	int		 ch, s;
+
+	memset(&opt, 0, sizeof opt);
+	sanitize_fds();
+	while ((ch = getopt(argc, argv, "C:d:hIt:V")) != -1) {
+		switch (ch) {
+		case 'C':
+			opt.cafile = optarg;
+			break;
+		case 'd':
+			domain = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'I':
+			opt.insecure = 1;
+			break;
+		case 't':
+			mode = parse_mode(optarg);
+			break;
+		case 'V':
+			printf("xmpp-connect %s\n", VERSION);
+			return 0;
+		default:
+			usage(stderr, EXIT_LOCAL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage(stderr, EXIT_LOCAL);
+	if (argc == 1)
+		parse_hostport(argv[0], &host, &port);
+	if (domain == NULL && host == NULL) {
+		warnx("a host or -d domain is needed");
+		usage(stderr, EXIT_LOCAL);
+	}
+	if (domain == NULL)
+		domain = host;
+	check_domain(domain);
+	if (opt.cafile != NULL && opt.insecure)
+		errx(EXIT_LOCAL, "-C and -I conflict");
+	if (opt.cafile != NULL && access(opt.cafile, R_OK) == -1)
+		err(EXIT_LOCAL, "%s", opt.cafile);
+	opt.domain = domain;
+
+	/* A vanished reader shows up as EPIPE, handled where it happens. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		err(EXIT_LOCAL, "signal");
+	if (host != NULL)
+		s = connect_host(host, port);
+	else
+		s = connect_domain(domain, &mode);
+	if (s == -1)
+		errx(EXIT_CONNECT, "%s: could not connect", host ? host : domain);
+
+	switch (mode) {
+	case MODE_PLAIN:
+		return plain_run(s);
+	case MODE_STARTTLS:
+		starttls(s, domain);
+		/* FALLTHROUGH */
+	case MODE_DIRECT:
+		return tls_run(s, &opt);
+	}
+	return EXIT_LOCAL;
+}

@@ -47,20 +47,22 @@ void	 targets_free(struct target *, size_t);
 // xmpp-connect.c
 /* One direction of a relay: bytes read from in are written to out. */
 struct relay {
-	const char	*name;	/* for messages: "server", "stdin", ... */
+	const char	*from, *to;	/* for messages: "server", "stdin" */
 	int		 in, out;
 	int		 ours;	/* out is a non-blocking socket we made */
 	int		 eofshut;	/* on EOF: shutdown(out, SHUT_WR) */
-	int		 fatal;	/* on error: exit with code at once */
-	int		 code;	/* exit status for an error */
+	int		 fatal;	/* FATAL_READ, FATAL_WRITE: exit at once */
 	int		 error;	/* errno of the failure, 0 if none */
 	int		 done;	/* EOF seen and everything written */
 	int		 eof;
 	char		*buf;
 	size_t		 off, len;
 };
-void	 relay_init(struct relay *, const char *, int, int, int);
-void	 relay_run(struct relay *, size_t, size_t);
+#define FATAL_READ	1
+#define FATAL_WRITE	2
+void	 relay_init(struct relay *, const char *, int, const char *, int,
+	    int);
+void	 relay_run(struct relay *, size_t, unsigned);
 void	 relay_free(struct relay *, size_t);
 void	 set_nonblock(int);
 

@@ -1,3 +1,636 @@
+/*
+ * tls.c - TLS for xmpp-connect(1): the STARTTLS preamble (RFC 6120
+ * section 5) and stunnel(8) in inetd mode.
+ *
+ * The process tree, for one connection:
+ *
+ *   xmpp-connect                     stdin/stdout: the clear side
+ *    |  relays stdin  <-> sv[0]      (socketpair, stunnel's fd 0 and 1)
+ *    |  relays tcp    <-> unix       (accepted once on DIR/tls.sock)
+ *    `- stunnel DIR/stunnel.conf     client = yes, connect = DIR/tls.sock
+ *
+ * stunnel cannot be handed a connected socket, hence the Unix socket in
+ * a private directory; our own connect keeps address order and errors
+ * the same in every mode.  stunnel is our only child: it is killed on
+ * every exit path (atexit, TERM/INT/HUP) and with PR_SET_PDEATHSIG, and
+ * the directory goes with it.
+ */
+#define _GNU_SOURCE	/* struct ucred, accept4 */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <expat.h>
+
+#include "record.h"
 #include "extern.h"
-void starttls(int fd, const char *domain) { (void)fd; (void)domain; }
-int tls_run(int fd, const struct tlsopt *o) { (void)fd; (void)o; return 5; }
+
+#define PREAMBLE_MAX	(64 * 1024)	/* the server is untrusted */
+#define PREAMBLE_TIMEOUT (30 * 1000)
+#define STUNNEL_TIMEOUT	(30 * 1000)	/* until stunnel connects to us */
+#define SYSTEM_CAFILE	"/etc/ssl/certs/ca-certificates.crt"
+#define NSSEP		' '		/* cannot occur in a namespace URI */
+
+/* The preamble, element by element; see preamble_start/preamble_end. */
+enum pstate {
+	P_HEADER,	/* waiting for the server's stream header */
+	P_FEATURES,	/* waiting for <stream:features> */
+	P_PROCEED,	/* <starttls/> sent, waiting for <proceed/> */
+	P_DONE		/* <proceed/>: TLS may start */
+};
+
+struct preamble {
+	XML_Parser	 parser;
+	enum pstate	 state;
+	int		 fd;
+	int		 depth;
+	int		 offered;	/* <starttls/> in the features */
+	int		 inerror;	/* inside <stream:error> */
+	char		 cond[64];	/* its condition */
+	char		 fail[128];	/* why the parse stopped */
+};
+
+static char	 tmpdir[PATH_MAX], confpath[PATH_MAX], sockpath[PATH_MAX],
+		 logpath[PATH_MAX], errpath[PATH_MAX];
+static pid_t	 child = -1;
+
+static void
+write_all(int fd, const char *p, size_t len)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EAGAIN)
+				(void)poll(&pfd, 1, PREAMBLE_TIMEOUT);
+			else if (errno != EINTR)
+				err(EXIT_LOST, "connection lost: write to server");
+			continue;
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+static void
+preamble_fail(struct preamble *pr, const char *fmt, const char *arg)
+{
+	if (pr->fail[0] == '\0')
+		(void)snprintf(pr->fail, sizeof pr->fail, fmt, arg);
+	XML_StopParser(pr->parser, XML_FALSE);
+}
+
+/* Splits expat's "URI local" into the namespace test and the local name. */
+static int
+is(const char *name, const char *ns, const char *local)
+{
+	size_t	 len = strlen(ns);
+
+	return strncmp(name, ns, len) == 0 && name[len] == NSSEP &&
+	    strcmp(name + len + 1, local) == 0;
+}
+
+static const char *
+localname(const char *name)
+{
+	const char	*p = strrchr(name, NSSEP);
+
+	return p != NULL ? p + 1 : name;
+}
+
+static void
+toplevel_start(struct preamble *pr, const char *name)
+{
+	if (is(name, NS_STREAM, "features") && pr->state == P_FEATURES)
+		return;
+	if (is(name, NS_STREAM, "error")) {
+		pr->inerror = 1;
+		return;
+	}
+	if (is(name, NS_TLS, "proceed") && pr->state == P_PROCEED)
+		return;
+	if (is(name, NS_TLS, "failure"))
+		preamble_fail(pr, "%s", "server refused STARTTLS (<failure/>)");
+	else
+		preamble_fail(pr, "unexpected <%s> before TLS",
+		    localname(name));
+}
+
+static void XMLCALL
+preamble_start(void *arg, const char *name, const char **attrs)
+{
+	struct preamble	*pr = arg;
+
+	(void)attrs;
+	if (pr->depth == 0) {
+		if (!is(name, NS_STREAM, "stream"))
+			preamble_fail(pr, "<%s> is not an XMPP stream",
+			    localname(name));
+		pr->state = P_FEATURES;
+	} else if (pr->depth == 1)
+		toplevel_start(pr, name);
+	else if (pr->depth == 2 && pr->inerror && pr->cond[0] == '\0' &&
+	    strncmp(name, NS_STREAMS_ERR " ", sizeof NS_STREAMS_ERR) == 0)
+		(void)strlcpy(pr->cond, localname(name), sizeof pr->cond);
+	else if (pr->depth == 2 && is(name, NS_TLS, "starttls"))
+		pr->offered = 1;
+	pr->depth++;
+}
+
+static void
+send_starttls(struct preamble *pr)
+{
+	static const char	 req[] =
+	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+
+	write_all(pr->fd, req, sizeof req - 1);
+	pr->state = P_PROCEED;
+}
+
+static void XMLCALL
+preamble_end(void *arg, const char *name)
+{
+	struct preamble	*pr = arg;
+
+	if (--pr->depth == 0)
+		preamble_fail(pr, "%s", "server closed the stream");
+	if (pr->depth != 1)
+		return;
+	if (pr->inerror)
+		preamble_fail(pr, "stream error from server: %s",
+		    pr->cond[0] != '\0' ? pr->cond : "(no condition)");
+	else if (is(name, NS_STREAM, "features") && !pr->offered)
+		preamble_fail(pr, "%s", "server does not offer STARTTLS");
+	else if (is(name, NS_STREAM, "features"))
+		send_starttls(pr);
+	else if (is(name, NS_TLS, "proceed")) {
+		pr->state = P_DONE;
+		XML_StopParser(pr->parser, XML_FALSE);
+	}
+}
+
+/* XMPP forbids these (RFC 6120 11.1); a DOCTYPE could also declare entities. */
+static void XMLCALL
+forbid_doctype(void *arg, const XML_Char *n, const XML_Char *s,
+    const XML_Char *p, int i)
+{
+	(void)n, (void)s, (void)p, (void)i;
+	preamble_fail(arg, "%s", "server sent a DOCTYPE");
+}
+
+static void XMLCALL
+forbid_pi(void *arg, const XML_Char *target, const XML_Char *data)
+{
+	(void)target, (void)data;
+	preamble_fail(arg, "%s", "server sent a processing instruction");
+}
+
+static void XMLCALL
+forbid_comment(void *arg, const XML_Char *data)
+{
+	(void)data;
+	preamble_fail(arg, "%s", "server sent a comment");
+}
+
+static void
+send_header(int fd, const char *domain)
+{
+	struct buf	 b = { 0 };
+
+	/* No from attribute: the account must not leak before TLS. */
+	buf_adds(&b, "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' to='");
+	xml_escapes(&b, domain);
+	buf_adds(&b, "' version='1.0'>");
+	write_all(fd, b.p, b.len);
+	buf_free(&b);
+}
+
+/* Reads what the server says, at most PREAMBLE_MAX bytes in all. */
+static ssize_t
+preamble_read(int fd, char *buf, size_t size, size_t total)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	ssize_t		 n;
+	int		 r;
+
+	if (total >= PREAMBLE_MAX)
+		errx(EXIT_STARTTLS, "STARTTLS: server sent more than %d bytes "
+		    "before <proceed/>", PREAMBLE_MAX);
+	if (size > PREAMBLE_MAX - total)
+		size = PREAMBLE_MAX - total;
+	for (;;) {
+		if ((r = poll(&pfd, 1, PREAMBLE_TIMEOUT)) == 0)
+			errx(EXIT_STARTTLS, "STARTTLS: server timed out");
+		if (r == -1 && errno != EINTR)
+			err(EXIT_LOCAL, "poll");
+		if (r == -1 || (n = read(fd, buf, size)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			err(EXIT_LOST, "connection lost: read from server");
+		}
+		if (n == 0)
+			errx(EXIT_STARTTLS, "STARTTLS: server closed the "
+			    "connection");
+		return n;
+	}
+}
+
+static XML_Parser
+preamble_parser(struct preamble *pr)
+{
+	XML_Parser	 p;
+
+	if ((p = XML_ParserCreateNS(NULL, NSSEP)) == NULL)
+		err(EXIT_LOCAL, "XML_ParserCreateNS");
+	XML_SetUserData(p, pr);
+	XML_SetElementHandler(p, preamble_start, preamble_end);
+	XML_SetStartDoctypeDeclHandler(p, forbid_doctype);
+	XML_SetProcessingInstructionHandler(p, forbid_pi);
+	XML_SetCommentHandler(p, forbid_comment);
+	return p;
+}
+
+/*
+ * Leaves fd right after the server's <proceed/>: the next byte on the
+ * wire is stunnel's ClientHello.  Nothing but the stream header and
+ * <starttls/> is ever sent in clear text.
+ */
+void
+starttls(int fd, const char *domain)
+{
+	struct preamble	 pr;
+	char		 buf[4096];
+	size_t		 total = 0, used;
+	ssize_t		 n;
+
+	memset(&pr, 0, sizeof pr);
+	pr.fd = fd;
+	pr.state = P_HEADER;
+	pr.parser = preamble_parser(&pr);
+	send_header(fd, domain);
+	while (pr.state != P_DONE) {
+		n = preamble_read(fd, buf, sizeof buf, total);
+		total += n;
+		if (XML_Parse(pr.parser, buf, n, 0) == XML_STATUS_OK)
+			continue;
+		if (pr.fail[0] != '\0')
+			errx(EXIT_STARTTLS, "STARTTLS: %s", pr.fail);
+		if (pr.state != P_DONE)
+			errx(EXIT_STARTTLS, "STARTTLS: bad XML from server: %s",
+			    XML_ErrorString(XML_GetErrorCode(pr.parser)));
+	}
+	/* The server must wait for our ClientHello (RFC 6120 5.4.3.3). */
+	used = XML_GetCurrentByteIndex(pr.parser) +
+	    XML_GetCurrentByteCount(pr.parser);
+	if (used != total)
+		errx(EXIT_STARTTLS, "STARTTLS: server sent data after "
+		    "<proceed/>");
+	XML_ParserFree(pr.parser);
+}
+
+/* Async-signal-safe: runs from atexit and from the signal handler. */
+static void
+cleanup(void)
+{
+	int	 saved = errno;
+
+	if (child > 0) {
+		(void)kill(child, SIGTERM);
+		(void)waitpid(child, NULL, 0);
+		child = -1;
+	}
+	if (tmpdir[0] != '\0') {
+		(void)unlink(sockpath);
+		(void)unlink(confpath);
+		(void)unlink(logpath);
+		(void)unlink(errpath);
+		(void)rmdir(tmpdir);
+		tmpdir[0] = '\0';
+	}
+	errno = saved;
+}
+
+static void
+on_signal(int sig)
+{
+	cleanup();
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		err(EXIT_LOCAL, "sigaction");
+}
+
+static void
+path_in_tmpdir(char *dst, const char *name)
+{
+	int	 r;
+
+	r = snprintf(dst, PATH_MAX, "%s/%s", tmpdir, name);
+	if (r < 0 || r >= PATH_MAX)
+		errx(EXIT_LOCAL, "%s: path too long", tmpdir);
+}
+
+/* A value for the stunnel configuration: one line, no edge blanks. */
+static void
+check_confvalue(const char *what, const char *s)
+{
+	size_t	 len = strlen(s);
+
+	if (strpbrk(s, "\r\n") != NULL || len == 0 || s[0] == ' ' ||
+	    s[len - 1] == ' ')
+		errx(EXIT_LOCAL, "%s %s: unusable in a stunnel configuration",
+		    what, s);
+}
+
+static void
+make_tmpdir(void)
+{
+	const char	*base;
+	char		 tmpl[PATH_MAX];
+	int		 r;
+
+	if ((base = getenv("TMPDIR")) == NULL || *base == '\0')
+		base = "/tmp";
+	r = snprintf(tmpl, sizeof tmpl, "%s/xmpp-connect.XXXXXXXXXX", base);
+	if (r < 0 || (size_t)r >= sizeof tmpl)
+		errx(EXIT_LOCAL, "TMPDIR %s: too long", base);
+	check_confvalue("TMPDIR", tmpl);
+	catch_signals();
+	if (atexit(cleanup) != 0)
+		errx(EXIT_LOCAL, "atexit failed");
+	if (mkdtemp(tmpl) == NULL)
+		err(EXIT_LOCAL, "mkdtemp %s", tmpl);
+	(void)strlcpy(tmpdir, tmpl, sizeof tmpdir);
+	path_in_tmpdir(confpath, "stunnel.conf");
+	path_in_tmpdir(sockpath, "tls.sock");
+	path_in_tmpdir(logpath, "stunnel.log");
+	path_in_tmpdir(errpath, "stunnel.err");
+}
+
+static void
+write_config(const struct tlsopt *opt)
+{
+	char	 ca[PATH_MAX];
+	FILE	*f;
+	int	 fd;
+
+	if ((fd = open(confpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1 || (f = fdopen(fd, "w")) == NULL)
+		err(EXIT_LOCAL, "%s", confpath);
+	/* Global options only, no [service]: inetd mode on fd 0 and 1. */
+	fprintf(f, "; xmpp-connect: one connection to %s\n"
+	    "foreground = yes\npid =\nsyslog = no\ndebug = info\n"
+	    "output = %s\nclient = yes\nconnect = %s\n"
+	    "sslVersionMin = TLSv1.2\nsni = %s\n",
+	    opt->domain, logpath, sockpath, opt->domain);
+	if (opt->insecure)
+		fprintf(f, "verifyChain = no\n");
+	else {
+		if (realpath(opt->cafile ? opt->cafile : SYSTEM_CAFILE,
+		    ca) == NULL)
+			err(EXIT_LOCAL, "%s", opt->cafile ? opt->cafile :
+			    SYSTEM_CAFILE);
+		check_confvalue("CA file", ca);
+		/* The name is the XMPP domain, never the SRV target or IP. */
+		fprintf(f, "verifyChain = yes\ncheckHost = %s\nCAfile = %s\n",
+		    opt->domain, ca);
+	}
+	if (fclose(f) == EOF)
+		err(EXIT_LOCAL, "%s", confpath);
+}
+
+static int
+listen_unix(void)
+{
+	struct sockaddr_un	 sun;
+	int			 s;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sockpath, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path)
+		errx(EXIT_LOCAL, "%s: path too long for a socket", sockpath);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(EXIT_LOCAL, "socket");
+	if (bind(s, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    listen(s, 1) == -1)
+		err(EXIT_LOCAL, "%s", sockpath);
+	return s;
+}
+
+static void
+exec_stunnel(int clear, pid_t parent)
+{
+	int	 fd;
+
+	/* stunnel must not outlive us, even after a SIGKILL. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
+		_exit(126);
+	(void)signal(SIGPIPE, SIG_DFL);
+	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    dup2(clear, 0) == -1 || dup2(clear, 1) == -1 || dup2(fd, 2) == -1)
+		_exit(126);
+	execlp("stunnel", "stunnel", confpath, (char *)NULL);
+	dprintf(2, "stunnel: %s\n", strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+static int
+spawn_stunnel(void)
+{
+	pid_t	 parent = getpid();
+	int	 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		err(EXIT_LOCAL, "socketpair");
+	switch (child = fork()) {
+	case -1:
+		err(EXIT_LOCAL, "fork");
+	case 0:
+		exec_stunnel(sv[1], parent);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+/* Copies the text after "LOGn[..]: " of the last line holding key. */
+static int
+log_find(const char *key, char *out, size_t size)
+{
+	FILE	*f;
+	char	*line = NULL, *p;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	int	 found = 0;
+
+	if ((f = fopen(logpath, "r")) == NULL)
+		return 0;
+	while ((n = getline(&line, &cap, f)) != -1) {
+		if ((p = strstr(line, key)) == NULL)
+			continue;
+		found = 1;
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if ((p = strstr(line, "]: ")) != NULL)
+			p += 3;
+		else
+			p = line;
+		(void)strlcpy(out, p, size);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* stunnel's stderr: configuration errors, or why exec failed. */
+static int
+first_line(const char *path, char *out, size_t size)
+{
+	FILE	*f;
+	int	 found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(out, size, f) != NULL) {
+		out[strcspn(out, "\n")] = '\0';
+		found = out[0] != '\0';
+	}
+	fclose(f);
+	return found;
+}
+
+/* Maps stunnel's log to one line and an exit status; 0 if no failure. */
+static int
+tls_failure(const struct tlsopt *opt, int status)
+{
+	char	 line[512], *p;
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		errx(EXIT_TLS, "TLS: stunnel not found: install stunnel4");
+	if (log_find("CERT: Pre-verification error: ", line, sizeof line) ||
+	    log_find("CERT: Verification error: ", line, sizeof line)) {
+		p = strstr(line, "error: ") + 7;
+		errx(EXIT_CERT, "TLS: server certificate rejected: %s", p);
+	}
+	if (log_find("CERT: Subject checks failed", line, sizeof line))
+		errx(EXIT_CERT, "TLS: server certificate rejected: "
+		    "not valid for %s", opt->domain);
+	if (log_find("Rejected by CERT", line, sizeof line) ||
+	    log_find("certificate verify failed", line, sizeof line))
+		errx(EXIT_CERT, "TLS: server certificate rejected: %s", line);
+	if (log_find("TLS connected", line, sizeof line))
+		return 0;
+	if (log_find("LOG3[", line, sizeof line))
+		errx(EXIT_TLS, "TLS: handshake failed: %s", line);
+	if (first_line(errpath, line, sizeof line))
+		errx(EXIT_TLS, "TLS: %s", line);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		errx(EXIT_TLS, "TLS: stunnel failed (status %d)", status);
+	errx(EXIT_TLS, "TLS: stunnel ended before the handshake");
+}
+
+/* Waits until stunnel connects to our socket, or dies trying. */
+static int
+accept_stunnel(int l, int clear, const struct tlsopt *opt)
+{
+	struct pollfd	 pfd[2];
+	struct ucred	 cred;
+	socklen_t	 len = sizeof cred;
+	int		 u, r, status;
+
+	pfd[0].fd = l;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = clear;
+	pfd[1].events = POLLIN;
+	while ((r = poll(pfd, 2, STUNNEL_TIMEOUT)) == -1 && errno == EINTR)
+		;
+	if (r == 0)
+		errx(EXIT_TLS, "TLS: stunnel did not start");
+	if (r == -1)
+		err(EXIT_LOCAL, "poll");
+	if (!(pfd[0].revents & POLLIN)) {
+		/* stunnel closed its side: it failed before connecting. */
+		(void)waitpid(child, &status, 0);
+		child = -1;
+		(void)tls_failure(opt, status);
+		errx(EXIT_TLS, "TLS: stunnel exited at start (see its "
+		    "configuration errors)");
+	}
+	if ((u = accept4(l, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		err(EXIT_LOCAL, "accept");
+	if (getsockopt(u, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    cred.pid != child)
+		errx(EXIT_LOCAL, "%s: not connected by our stunnel", sockpath);
+	close(l);
+	(void)unlink(sockpath);
+	return u;
+}
+
+int
+tls_run(int fd, const struct tlsopt *opt)
+{
+	struct relay	 r[4];
+	int		 l, u, clear, status;
+
+	if (opt->insecure)
+		warnx("warning: -I: the server certificate is NOT verified, "
+		    "anyone on the path can read and change this connection");
+	make_tmpdir();
+	write_config(opt);
+	l = listen_unix();
+	clear = spawn_stunnel();
+	u = accept_stunnel(l, clear, opt);
+	set_nonblock(u);
+	set_nonblock(clear);
+
+	relay_init(&r[0], "stdin", 0, "stunnel", clear, 1);
+	r[0].eofshut = 1;
+	relay_init(&r[1], "stunnel", clear, "stdout", 1, 0);
+	r[1].fatal = FATAL_WRITE;
+	relay_init(&r[2], "stunnel", u, "server", fd, 1);
+	r[2].eofshut = 1;
+	relay_init(&r[3], "server", fd, "stunnel", u, 1);
+	r[3].eofshut = 1;
+	/* Until stunnel has closed both its clear side and its TLS side. */
+	relay_run(r, 4, 1 << 1 | 1 << 2);
+
+	close(clear);
+	(void)waitpid(child, &status, 0);
+	child = -1;
+	(void)tls_failure(opt, status);
+	if (r[3].error || r[2].error)
+		errx(EXIT_LOST, "connection lost: server: %s",
+		    strerror(r[3].error ? r[3].error : r[2].error));
+	relay_free(r, 4);
+	close(u);
+	close(fd);
+	return EXIT_CLOSED;
+}

@@ -231,14 +231,15 @@ connect_domain(const char *domain, enum mode *mode)
 }
 
 void
-relay_init(struct relay *r, const char *name, int in, int out, int ours)
+relay_init(struct relay *r, const char *from, int in, const char *to,
+    int out, int ours)
 {
 	memset(r, 0, sizeof *r);
-	r->name = name;
+	r->from = from;
+	r->to = to;
 	r->in = in;
 	r->out = out;
 	r->ours = ours;
-	r->code = EXIT_LOST;
 	if ((r->buf = malloc(RELAY_BUF)) == NULL)
 		err(EXIT_LOCAL, NULL);
 }
@@ -264,15 +265,18 @@ relay_eof(struct relay *r)
 }
 
 static void
-relay_fail(struct relay *r, const char *what)
+relay_fail(struct relay *r, int which)
 {
+	const char	*what = which == FATAL_READ ? "read from" : "write to";
+	const char	*name = which == FATAL_READ ? r->from : r->to;
+
 	r->error = errno;
-	if (r->fatal) {
-		if (r->code == EXIT_LOST)
-			errx(r->code, "connection lost: %s %s: %s", what,
-			    r->name, strerror(r->error));
-		errx(r->code, "%s %s: %s", what, r->name, strerror(r->error));
-	}
+	/* Trouble on the server's socket is a lost connection. */
+	if ((r->fatal & which) && strcmp(name, "server") == 0)
+		errx(EXIT_LOST, "connection lost: %s %s: %s", what, name,
+		    strerror(r->error));
+	if (r->fatal & which)
+		errx(EXIT_LOCAL, "%s %s: %s", what, name, strerror(r->error));
 	r->len = 0;
 	relay_eof(r);
 }
@@ -284,7 +288,7 @@ relay_read(struct relay *r)
 
 	if ((n = read(r->in, r->buf, RELAY_BUF)) == -1) {
 		if (errno != EINTR && errno != EAGAIN)
-			relay_fail(r, "read from");
+			relay_fail(r, FATAL_READ);
 	} else if (n == 0)
 		relay_eof(r);
 	else {
@@ -307,7 +311,7 @@ relay_write(struct relay *r)
 		len = PIPE_BUF;
 	if ((n = write(r->out, r->buf + r->off, len)) == -1) {
 		if (errno != EINTR && errno != EAGAIN)
-			relay_fail(r, "write to");
+			relay_fail(r, FATAL_WRITE);
 		return;
 	}
 	r->off += n;
@@ -317,17 +321,28 @@ relay_write(struct relay *r)
 }
 
 /*
- * Relays until r[last] is done: its input ended and all it read is
- * written.  Each direction reads only when its buffer is empty.
+ * Relays until every r[i] with bit i set in need is done: its input
+ * ended and all it read is written.  Each direction reads only when its buffer is empty.
  */
+static int
+relay_finished(const struct relay *r, size_t n, unsigned need)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((need & 1U << i) && !r[i].done)
+			return 0;
+	return 1;
+}
+
 void
-relay_run(struct relay *r, size_t n, size_t last)
+relay_run(struct relay *r, size_t n, unsigned need)
 {
 	struct pollfd	 pfd[8];
 	struct relay	*who[8];
 	size_t		 i, np;
 
-	while (!r[last].done) {
+	while (!relay_finished(r, n, need)) {
 		for (i = np = 0; i < n && np < 8; i++) {
 			if (r[i].done)
 				continue;
@@ -364,12 +379,12 @@ plain_run(int s)
 {
 	struct relay	 r[2];
 
-	relay_init(&r[0], "stdin", 0, s, 1);
+	relay_init(&r[0], "stdin", 0, "server", s, 1);
 	r[0].eofshut = 1;
-	r[0].fatal = 1;
-	relay_init(&r[1], "server", s, 1, 0);
-	r[1].fatal = 1;
-	relay_run(r, 2, 1);
+	r[0].fatal = FATAL_READ | FATAL_WRITE;
+	relay_init(&r[1], "server", s, "stdout", 1, 0);
+	r[1].fatal = FATAL_READ | FATAL_WRITE;
+	relay_run(r, 2, 1 << 1);
 	relay_free(r, 2);
 	return EXIT_CLOSED;
 }

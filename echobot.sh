@@ -133,11 +133,11 @@ trap 'finish; exit 0' INT TERM
 trap 'st=$?; finish; exit $st' EXIT
 
 connect() {
-	set -- -t "$mode"
+	set -- -t "$mode" -d "$domain"
 	[ -n "$cafile" ] && set -- "$@" -C "$cafile"
-	[ -n "$server" ] && set -- "$@" -s "$server"
+	[ -n "$server" ] && set -- "$@" "$server"
 	# Opens its output first: the fifos then open in a chain, not a cycle.
-	"$xmpp_connect" "$@" "$domain" >"$tmp/parse.in" <"$tmp/connect.in" &
+	"$xmpp_connect" "$@" >"$tmp/parse.in" <"$tmp/connect.in" &
 	cpid=$!
 }
 

@@ -123,7 +123,7 @@ finish() {
 		kill -TERM $pids 2>/dev/null
 		watchdog 5 -KILL $pids
 		for p in $pids; do
-			wait "$p"
+			wait "$p" 2>/dev/null
 		done
 		stopwatchdog
 	fi

@@ -1,27 +1,46 @@
 #!/bin/sh
-# echobot.sh: bounded retries, reconnects when a stage dies, stops
-# cleanly on SIGTERM.
+# echobot.sh over STARTTLS: bounded retries, no retry on a rejected
+# certificate, reconnects when a stage dies, stops cleanly on SIGTERM.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 12
 
+PROSODY_TLS=1
 echobot_setup
+tls="-t starttls -C $CA_FILE"
 echo '"ping"' >"$T/ping"
 ping() {
-	alice --no-tls --send "$T/ping" --expect 1 --timeout 30 >"$T/got"
+	alice --tls-ca "$CA_FILE" --send "$T/ping" --expect 1 --timeout 30 \
+	    >"$T/got"
 	is "$?:$(jfield body "$T/got")" '0:"ping"' "$1"
+}
+# ended N: echobot.sh exits within N seconds; its status
+ended() {
+	wait_gone "$BOT_PID" "$1" || return 255
+	wait "$BOT_PID"
 }
 
 # Nothing listens on a port we picked: two attempts, then xmpp-connect's
 # status 2 (could not connect).
-bot_start -n 2 -t plain -s "127.0.0.1:$(free_port)" -p "$T/bot.pass"
-wait_gone "$BOT_PID" 30
-wait "$BOT_PID"
+bot_start -n 2 $tls -s "127.0.0.1:$(free_port)" -p "$T/bot.pass"
+ended 30
 is "$?" 2 "-n 2 against a closed port: gives up with status 2"
 is "$(grep -c 'session [0-9]*:' "$T/bot.err")" 2 "after two attempts"
 
+# A certificate from another CA: status 4 at once, no retry.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$T/other.key" -out "$T/other.crt" 2>/dev/null
 : >"$T/bot.err"
-bot_start -t plain -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
-ping "echo"
+bot_start -t starttls -C "$T/other.crt" -s "127.0.0.1:$C2S_PORT" \
+    -p "$T/bot.pass"
+ended 30
+is "$?" 4 "unknown CA: exit status 4"
+check "unknown CA: certificate rejected, not retried" sh -c \
+    'grep -q "certificate rejected" "$1" && ! grep -q "retrying in" "$1"' \
+    sh "$T/bot.err"
+
+: >"$T/bot.err"
+bot_start $tls -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
+ping "echo over STARTTLS"
 
 # Kill xmpp-connect under it: the launcher starts a new session.
 cpid=$(pgrep -P "$BOT_PID" -x xmpp-connect)
@@ -30,14 +49,12 @@ kill -TERM $cpid
 check "a second session starts" wait_file_grep "$T/bot.err" "session 2:" 30
 ping "echo after reconnecting"
 
-stages=$(pgrep -P "$BOT_PID")
+# spawn made echobot.sh a session leader: everything it started (stunnel
+# too) is in its session.
 kill -TERM "$BOT_PID"
-check "SIGTERM: echobot.sh exits" wait_gone "$BOT_PID" 20
-wait "$BOT_PID"
+ended 20
 is "$?" 0 "SIGTERM: exit status 0"
-left=
-for p in $stages; do
-	alive "$p" && left="$left $(cat "/proc/$p/comm")"
-done
-is "$left" "" "SIGTERM: no stage left running"
-is "$(ls "$T/tmp")" "" "SIGTERM: temp dir removed"
+is "$(pgrep -s "$BOT_PID")" "" "SIGTERM: nothing left in its session"
+check "SIGTERM: no 'Terminated' noise" sh -c '! grep -q Terminated "$1"' \
+    sh "$T/bot.err"
+is "$(ls "$T/tmp")" "" "SIGTERM: temp dirs removed"

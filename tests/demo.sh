@@ -32,7 +32,7 @@ make -s -C "$TOP" all || exit 1
 
 # STARTTLS with a certificate made for the occasion, once xmpp-connect
 # knows it; else clear text on loopback.
-if "$TOP/xmpp-connect/xmpp-connect" -h 2>&1 | grep -q starttls; then
+if "$TOP/xmpp-connect/xmpp-connect" -h 2>&1 | grep -q -e "-t mode"; then
 	PROSODY_TLS=1
 	export PROSODY_TLS
 fi
@@ -40,11 +40,13 @@ echobot_setup
 if [ "${PROSODY_TLS:-0}" = 1 ]; then
 	link="-t starttls -C $CA_FILE"
 	peerlink="--tls-ca $CA_FILE"
+	how="STARTTLS, a certificate made for this run"
 else
 	link="-t plain"
 	peerlink="--no-tls"
+	how="clear text on loopback"
 fi
-echo "demo.sh: Prosody on 127.0.0.1:$C2S_PORT, ${link#-t }"
+echo "demo.sh: a private Prosody on 127.0.0.1:$C2S_PORT, $how"
 
 bot_start $link -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
 cat >"$T/send" <<'END'
@@ -75,7 +77,7 @@ if [ "${DEMO_KEEP:-0}" = 1 ]; then
 	cat <<-END
 	
 	The bot stays up until Ctrl-C.  Connect a chat client on this machine:
-	    server    127.0.0.1 port $C2S_PORT (${link#-t })
+	    server    127.0.0.1 port $C2S_PORT ($how)
 	    account   alice@localhost  password $ALICE_PW
 	    bot       bot@localhost (already in alice's contacts)
 	END

@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 53
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -369,3 +369,21 @@ is "$?:$(cat "$T/h.out")" "0:usage: xmpp-echo [-ehPvV] [-m mechanisms] \
 [-p passfile] [-r resource] jid" "-h prints the usage, exit 0"
 </dev/null "$BOT" -m SCRAM-SHA-1-PLUS bot@localhost 2>/dev/null
 is "$?" 1 "-PLUS mechanisms refused: exit 1"
+
+# --- the password: a file, never argv; none at all is an error
+printf '%s\n' "$open" "$only_plain" >"$T/in"
+printf 'file pass\nsecond line\n' >"$T/pass"
+chmod 600 "$T/pass"
+run pfile -P -p "$T/pass" bot@localhost
+check "-p: the first line is the password" \
+    grep -q "mechanism='PLAIN'>AGJvdABmaWxlIHBhc3M=</auth>" "$T/pfile.out"
+is "$(cat "$T/pfile.err")" "xmpp-echo: input ended before the stream was closed" \
+    "-p: no warning for a private file"
+chmod 644 "$T/pass"
+run pfile2 -P -p "$T/pass" bot@localhost
+check "-p: a warning for a file others can read" \
+    grep -q "accessible by group or others" "$T/pfile2.err"
+setsid -w env -u XMPP_PASSWORD "$BOT" bot@localhost <"$T/in" >/dev/null \
+    2>"$T/nopw.err"
+is "$?" 1 "no password and no terminal: exit 1"
+check "no password: said so" grep -q "no password" "$T/nopw.err"

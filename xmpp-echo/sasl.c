@@ -164,6 +164,12 @@ parse_sfirst(char *msg, struct sfirst *sf, const char **errstr)
 		*errstr = "bad salt in the server-first message";
 		return -1;
 	}
+	/* Digits only: strtonum would also take blanks and a sign. */
+	if (iter[2] == '\0' ||
+	    strspn(iter + 2, "0123456789") != strlen(iter + 2)) {
+		*errstr = "bad iteration count";
+		return -1;
+	}
 	n = strtonum(iter + 2, SCRAM_MIN_ITER, SCRAM_MAX_ITER, &e);
 	if (e != NULL) {
 		*errstr = strcmp(e, "too small") == 0 ?

@@ -37,7 +37,7 @@ struct scram {
 	char		*user;		/* escaped: = -> =3D, , -> =2C */
 	char		*pass;
 	char		 cnonce[SCRAM_NONCE_LEN + 1];
-	char		*authmsg;	/* client-first-bare,server-first,final */
+	char		*authmsg;	/* RFC 5802 AuthMessage */
 	unsigned char	 server_sig[SCRAM_MAXHASH];
 	char		 err[128];	/* the server's e= value */
 };

@@ -8,10 +8,8 @@
  */
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <readpassphrase.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -51,7 +49,7 @@ struct bot {
 	enum state	 state;
 	int		 verbose;
 	int		 plain_ok;	/* -e or -P */
-	const char	*mechs[MAX_MECHS];	/* acceptable, preferred first */
+	const char	*mechs[MAX_MECHS];	/* acceptable, best first */
 	size_t		 nmechs;
 	char		*local, *domain, *bare, *resource;
 	char		*pass;
@@ -219,8 +217,11 @@ send_sasl(struct bot *b, const char *elem, const char *mech,
 	if ((b64 = b64_encode(data, len)) == NULL)
 		errx(EX_LOCAL, "base64: message too long");
 	buf_printf(&x, "<%s xmlns='" NS_SASL "'", elem);
-	if (mech != NULL)
-		buf_printf(&x, " mechanism='%s'", mech);
+	if (mech != NULL) {
+		buf_adds(&x, " mechanism='");
+		xml_escapes(&x, mech);
+		buf_addc(&x, '\'');
+	}
 	buf_addc(&x, '>');
 	buf_add(&red, x.p, x.len);
 	buf_adds(&x, len == 0 ? "=" : b64);
@@ -440,8 +441,8 @@ fail_cond(struct bot *b, int status, const char *what,
 }
 
 /*
- * Resource binding (RFC 6120 section 7), the legacy session
- * (RFC 3921 section 3, kept by RFC 6121 only as an optional feature).
+ * Resource binding (RFC 6120 section 7), then the legacy session of
+ * RFC 3921 section 3 when the server still requires it.
  */
 
 static void
@@ -691,9 +692,13 @@ st_refeatures(struct bot *b, const struct record *r)
 		unexpected(b, r);
 	if (xnode_child(r->root, NS_BIND, "bind") == NULL)
 		fail(b, EX_PROTO, "server offers no resource binding");
-	/* RFC 6121 appendix E: a session only when not marked optional. */
+	/*
+	 * The RFC 3921 session is obsolete (RFC 6121 appendix E); servers
+	 * that keep it mark it <optional/> when it may be skipped.
+	 */
 	s = xnode_child(r->root, NS_SESSION, "session");
-	b->session = s != NULL && xnode_child(s, NS_SESSION, "optional") == NULL;
+	b->session = s != NULL &&
+	    xnode_child(s, NS_SESSION, "optional") == NULL;
 	send_bind(b);
 }
 
@@ -771,14 +776,14 @@ static void (*const handler[])(struct bot *, const struct record *) = {
 static void
 dispatch(struct bot *b, const struct record *r)
 {
-	const char *off, *msg;
+	const char *off;
+	char *t;
 
 	if (strcmp(r->kind, KIND_ERROR) == 0) {
 		off = xnode_attr(r->root, "offset");
-		msg = r->root->child != NULL && r->root->child->text != NULL ?
-		    r->root->child->text : "?";
+		t = xnode_text(r->root);
 		fail(b, EX_PROTO, "xmpp-parse gave up at offset %s: %s",
-		    off != NULL ? off : "?", msg);
+		    off != NULL ? off : "?", safe_str(t));
 	}
 	if (strcmp(r->kind, KIND_CLOSE) == 0) {
 		/* RFC 6120 section 4.4: answer the close, then we are done. */

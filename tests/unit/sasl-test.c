@@ -163,14 +163,15 @@ main(void)
 {
 	struct scram s;
 
-	printf("1..25\n");
+	printf("1..26\n");
 	rfc_example(&rfc5802, "RFC 5802 SCRAM-SHA-1 example");
 	rfc_example(&rfc7677, "RFC 7677 SCRAM-SHA-256 example");
 	refused(&rfc5802, rfc5802.sfirst, "v=rmF9pqV8S7suAoZWja4dJRkFsKM=",
 	    "wrong server signature refused");
 	refused(&rfc7677, rfc7677.sfirst, "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
 	    "signature of the wrong length refused");
-	refused(&rfc5802, rfc5802.sfirst, "", "missing server signature refused");
+	refused(&rfc5802, rfc5802.sfirst, "",
+	    "missing server signature refused");
 	refused(&rfc5802, "r=Xyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
 	    "s=QSXCR+Q6sek8bf92,i=4096", rfc5802.sfinal,
 	    "server nonce not extending ours refused");
@@ -182,6 +183,9 @@ main(void)
 	refused(&rfc5802, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
 	    "s=QSXCR+Q6sek8bf92,i=10000001", rfc5802.sfinal,
 	    "too many iterations refused");
+	refused(&rfc5802, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+	    "s=QSXCR+Q6sek8bf92,i= 4096", rfc5802.sfinal,
+	    "iteration count with a blank refused");
 	refused(&rfc5802, "m=x,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
 	    "s=QSXCR+Q6sek8bf92,i=4096", rfc5802.sfinal,
 	    "mandatory extension refused");

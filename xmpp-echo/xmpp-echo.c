@@ -777,13 +777,15 @@ static void
 dispatch(struct bot *b, const struct record *r)
 {
 	const char *off;
-	char *t;
+	char *t, *msg;
 
 	if (strcmp(r->kind, KIND_ERROR) == 0) {
 		off = xnode_attr(r->root, "offset");
 		t = xnode_text(r->root);
+		msg = safe_str(t);
+		free(t);
 		fail(b, EX_PROTO, "xmpp-parse gave up at offset %s: %s",
-		    off != NULL ? off : "?", safe_str(t));
+		    off != NULL ? off : "?", msg);
 	}
 	if (strcmp(r->kind, KIND_CLOSE) == 0) {
 		/* RFC 6120 section 4.4: answer the close, then we are done. */

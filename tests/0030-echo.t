@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 53
+plan 55
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -251,7 +251,7 @@ server() {
 	shift
 	XMPP_PASSWORD='s3cr=t,pass' timeout 60 $PY "$T/server.py" "$_n" "$@"
 	[ -f "$T/$_n.rc" ] || echo "server.py failed" >"$T/$_n.rc"
-	[ -s "$T/$_n.err" ] && diag "stderr of $_n:" "$(cat "$T/$_n.err")"
+	[ -s "$T/$_n.err" ] && diag "stderr of $_n:" "$(tail -n 2 "$T/$_n.err")"
 	grep -q timeout "$T/$_n.notes" && diag "$(cat "$T/$_n.notes")"
 	return 0
 }
@@ -298,10 +298,16 @@ server sha1 sha1 -- "$BOT" -m SCRAM-SHA-1 -r echo bot@localhost
 is "$(cat "$T/sha1.rc")" 0 "SCRAM-SHA-1 login"
 is "$(cat "$T/sha1.notes")" "client-first ok
 client proof ok" "SCRAM-SHA-1 client proof verified by the server"
-server sha256 sha256 -- "$BOT" -r echo bot@localhost
+server sha256 sha256 -- "$BOT" -v -r echo bot@localhost
 is "$(cat "$T/sha256.rc")" 0 "SCRAM-SHA-256 preferred and logged in"
 is "$(cat "$T/sha256.notes")" "client-first ok
 client proof ok" "SCRAM-SHA-256 client proof verified by the server"
+is "$(grep -c -e '^< challenge	.*	-\[redacted\]$' -e '^< success	.*	-\[redacted\]$' \
+    -e '^> <auth .*>\[redacted\]</auth>$' \
+    -e '^> <response .*>\[redacted\]</response>$' "$T/sha256.err")" 4 \
+    "-v: SCRAM payloads redacted both ways"
+check "-v: no SCRAM payload in the trace" \
+    sh -c "! grep -q -e 'biws' -e 'cj1' -e 'r=' '$T/sha256.err'"
 server fic final-in-challenge -- "$BOT" -r echo bot@localhost
 check "server signature in a challenge, then success: bound" \
     grep -q "<presence/>" "$T/fic.xml"

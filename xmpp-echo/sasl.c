@@ -289,13 +289,13 @@ out:
 static void
 keep_error(struct scram *s, const char *e, size_t len)
 {
-	size_t i;
+	static const char prefix[] = "server error: ";
+	size_t i, n = sizeof prefix - 1;
 
-	if (len >= sizeof s->err)
-		len = sizeof s->err - 1;
-	for (i = 0; i < len; i++)
-		s->err[i] = e[i] >= 0x20 && e[i] < 0x7f ? e[i] : '?';
-	s->err[len] = '\0';
+	memcpy(s->err, prefix, n);
+	for (i = 0; i < len && n < sizeof s->err - 1; i++)
+		s->err[n++] = e[i] >= 0x20 && e[i] < 0x7f ? e[i] : '?';
+	s->err[n] = '\0';
 }
 
 /* server-final-message = (server-error / verifier) ["," extensions] */

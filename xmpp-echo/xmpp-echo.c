@@ -278,6 +278,26 @@ offered(const struct xnode *mechs, const char *name)
 	return 0;
 }
 
+/* " A B C": the mechanisms offered, printable, for a message. */
+static char *
+mech_list(const struct xnode *mechs)
+{
+	const struct xnode *c;
+	struct buf x = { 0 };
+	char *t, *safe;
+
+	for (c = mechs->child; c != NULL; c = c->next) {
+		if (c->name == NULL || strcmp(c->name, "mechanism") != 0)
+			continue;
+		t = xnode_text(c);
+		safe = safe_str(t);
+		buf_printf(&x, " %s", safe);
+		free(safe);
+		free(t);
+	}
+	return buf_str(&x);
+}
+
 static const char *
 choose_mech(struct bot *b, const struct xnode *mechs)
 {
@@ -297,7 +317,8 @@ choose_mech(struct bot *b, const struct xnode *mechs)
 	if (plain_refused)
 		fail(b, EX_AUTH, "refusing PLAIN on a link not known to be "
 		    "encrypted (use -e or -P if it is safe)");
-	fail(b, EX_AUTH, "no acceptable SASL mechanism offered");
+	fail(b, EX_AUTH, "no acceptable SASL mechanism among:%s",
+	    mech_list(mechs));
 }
 
 static void

@@ -191,7 +191,8 @@ main(void)
 	    "mandatory extension refused");
 	refused(&rfc5802, rfc5802.sfirst, "e=invalid-proof",
 	    "server error e= refused");
-	ok(streq(lasterr, "invalid-proof"), "server error e= reported");
+	ok(streq(lasterr, "server error: invalid-proof"),
+	    "server error e= reported");
 	b64_tests();
 	escape_test();
 	ok(scram_init(&s, "SCRAM-SHA-1-PLUS", "u", "p", NULL) == -1,

@@ -952,6 +952,8 @@ read_passfile(const char *path)
 
 	if ((fp = fopen(path, "r")) == NULL)
 		err(EX_LOCAL, "%s", path);
+	/* No stdio buffer: it would keep a copy of the password. */
+	setvbuf(fp, NULL, _IONBF, 0);
 	if (fstat(fileno(fp), &st) == -1)
 		err(EX_LOCAL, "%s", path);
 	if (st.st_mode & (S_IRWXG | S_IRWXO))

@@ -22,18 +22,18 @@ TOOLS = xmpp-connect/xmpp-connect xmpp-parse/xmpp-parse xmpp-echo/xmpp-echo
 MAN1 = man/xmpp-connect.1 man/xmpp-parse.1 man/xmpp-echo.1 man/echobot.sh.1
 MAN5 = man/xmpp-record.5
 MAN7 = man/echobot.7
-COMMON = common/buf.o common/record.o common/xml.o
+COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o
 PARSE_OBJ = xmpp-parse/xmpp-parse.o
 ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/sasl.o
-UNIT = tests/unit/record-test tests/unit/sasl-test
+UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test
 
 all: $(TOOLS)
 
 .c.o:
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(COMMON): common/record.h
+$(COMMON): common/record.h common/sandbox.h
 $(CONNECT_OBJ): common/record.h xmpp-connect/extern.h
 $(PARSE_OBJ): common/record.h
 $(ECHO_OBJ): common/record.h xmpp-echo/sasl.h
@@ -52,6 +52,9 @@ tests/unit/record-test: tests/unit/record-test.o $(COMMON)
 
 tests/unit/sasl-test: tests/unit/sasl-test.o xmpp-echo/sasl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ tests/unit/sasl-test.o xmpp-echo/sasl.o $(COMMON) $(CRYPTO_LIBS) $(BSD_LIBS)
+
+tests/unit/sandbox-test: tests/unit/sandbox-test.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ tests/unit/sandbox-test.o $(COMMON) $(BSD_LIBS)
 
 tests/unit/sasl-test.o: xmpp-echo/sasl.h
 

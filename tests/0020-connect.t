@@ -112,7 +112,8 @@ head -c 1048576 /dev/urandom >"$T/blob"
 server 127.0.0.1 blob
 mkfifo "$T/fifo"
 exec 3<>"$T/fifo"	# read-write: opening does not wait for a reader
-spawn "$XC" -t plain "127.0.0.1:$PORT" <"$T/fifo" >"$T/out" 2>"$T/err" 3>&-
+spawn sh -c 'exec "$@" <"$0" 3>&-' "$T/fifo" "$XC" -t plain "127.0.0.1:$PORT" \
+    >"$T/out" 2>"$T/err"
 xc=$spawned
 finish "$xc"
 exec 3>&-

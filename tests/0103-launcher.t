@@ -13,16 +13,11 @@ ping() {
 	    >"$T/got"
 	is "$?:$(jfield body "$T/got")" '0:"ping"' "$1"
 }
-# ended N: echobot.sh exits within N seconds; its status
-ended() {
-	wait_gone "$BOT_PID" "$1" || return 255
-	wait "$BOT_PID"
-}
 
 # Nothing listens on a port we picked: two attempts, then xmpp-connect's
 # status 2 (could not connect).
 bot_start -n 2 $tls -s "127.0.0.1:$(free_port)" -p "$T/bot.pass"
-ended 30
+ended "$BOT_PID" 30
 is "$?" 2 "-n 2 against a closed port: gives up with status 2"
 is "$(grep -c 'session [0-9]*:' "$T/bot.err")" 2 "after two attempts"
 
@@ -32,7 +27,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
 : >"$T/bot.err"
 bot_start -t starttls -C "$T/other.crt" -s "127.0.0.1:$C2S_PORT" \
     -p "$T/bot.pass"
-ended 30
+ended "$BOT_PID" 30
 is "$?" 4 "unknown CA: exit status 4"
 check "unknown CA: certificate rejected, not retried" sh -c \
     'grep -q "certificate rejected" "$1" && ! grep -q "retrying in" "$1"' \
@@ -52,7 +47,7 @@ ping "echo after reconnecting"
 # spawn made echobot.sh a session leader: everything it started (stunnel
 # too) is in its session.
 kill -TERM "$BOT_PID"
-ended 20
+ended "$BOT_PID" 20
 is "$?" 0 "SIGTERM: exit status 0"
 is "$(pgrep -s "$BOT_PID")" "" "SIGTERM: nothing left in its session"
 check "SIGTERM: no 'Terminated' noise" sh -c '! grep -q Terminated "$1"' \

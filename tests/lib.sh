@@ -36,6 +36,7 @@ is() {
 		fail "$3"
 		diag "got:  '$(printf %s "$1" | head -c 300)'" \
 		    "want: '$(printf %s "$2" | head -c 300)'"
+		return 1
 	fi
 }
 
@@ -128,6 +129,13 @@ wait_gone() {
 		sleep 0.1
 		_n=$((_n - 1))
 	done
+}
+
+# ended PID SECS: PID's exit status once it has exited, within SECS
+# seconds; else 255 (it is left to the cleanup)
+ended() {
+	wait_gone "$1" "$2" || return 255
+	wait "$1"
 }
 
 # A private Prosody under $T/prosody: loopback, ports picked here, its own

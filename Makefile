@@ -67,6 +67,15 @@ check: all $(UNIT)
 demo: all
 	sh tests/demo.sh
 
+# Fuzzing (clang, libFuzzer, AFL++): FUZZTIME seconds per harness.
+FUZZTIME = 60
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZTIME)
+
+# Benchmarks against libstrophe and slixmpp; results in bench/RESULTS.md.
+bench: all
+	sh bench/run.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
 	    $(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(MANPREFIX)/man7
@@ -84,4 +93,4 @@ uninstall:
 clean:
 	rm -f $(TOOLS) $(UNIT) common/*.o xmpp-*/*.o tests/unit/*.o
 
-.PHONY: all check demo install uninstall clean
+.PHONY: all check demo fuzz bench install uninstall clean

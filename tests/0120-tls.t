@@ -70,9 +70,10 @@ session() {
 
 # leftovers NAME: stunnel gone, temp dir removed
 leftovers() {
-	if pgrep -f "$T/tmp/xmpp-connect" >/dev/null; then
+	_left=$(pgrep -f "$T/tmp/xmpp-connect")
+	if [ -n "$_left" ]; then
 		fail "$1: no stunnel left"
-		pkill -f "$T/tmp/xmpp-connect"
+		kill $_left
 	elif [ -n "$(ls -A "$T/tmp")" ]; then
 		fail "$1: temp dir removed"
 		diag "$(ls -A "$T/tmp")"

@@ -388,9 +388,12 @@ make_tmpdir(void)
 	catch_signals();
 	if (atexit(cleanup) != 0)
 		errx(EXIT_LOCAL, "atexit failed");
-	if (mkdtemp(tmpl) == NULL)
-		err(EXIT_LOCAL, "mkdtemp %s", tmpl);
+	/* mkdtemp in place: a signal from now on finds the name to remove. */
 	(void)strlcpy(tmpdir, tmpl, sizeof tmpdir);
+	if (mkdtemp(tmpdir) == NULL) {
+		tmpdir[0] = '\0';
+		err(EXIT_LOCAL, "mkdtemp %s", tmpl);
+	}
 	path_in_tmpdir(confpath, "stunnel.conf");
 	path_in_tmpdir(sockpath, "tls.sock");
 	path_in_tmpdir(logpath, "stunnel.log");
@@ -460,6 +463,8 @@ exec_stunnel(int clear, pid_t parent)
 	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
 	    dup2(clear, 0) == -1 || dup2(clear, 1) == -1 || dup2(fd, 2) == -1)
 		_exit(126);
+	/* Nothing of the pipeline's (fifos, sockets) may outlive us in it. */
+	closefrom(3);
 	execlp("stunnel", "stunnel", confpath, (char *)NULL);
 	dprintf(2, "stunnel: %s\n", strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);

@@ -78,7 +78,8 @@ write_all(int fd, const char *p, size_t len)
 			if (errno == EAGAIN)
 				(void)poll(&pfd, 1, PREAMBLE_TIMEOUT);
 			else if (errno != EINTR)
-				err(EXIT_LOST, "connection lost: write to server");
+				err(EXIT_LOST, "connection lost: write to "
+				    "server");
 			continue;
 		}
 		p += n;
@@ -601,11 +602,29 @@ accept_stunnel(int l, int clear, const struct tlsopt *opt)
 	return u;
 }
 
+/*
+ * After a handshake: a socket error or a TLS error (say a bad record)
+ * is a lost connection, unless the server's close_notify came first.
+ * Prosody, for one, resets the connection with our last bytes unread.
+ */
+static void
+lost_check(const struct relay *r)
+{
+	char	 line[512];
+	int	 e = r[3].error ? r[3].error : r[2].error;
+
+	if (log_find("TLS closed (SSL_read)", line, sizeof line))
+		return;
+	if (e != 0)
+		errx(EXIT_LOST, "connection lost: server: %s", strerror(e));
+	if (log_find("LOG3[", line, sizeof line))
+		errx(EXIT_LOST, "connection lost: TLS: %s", line);
+}
+
 int
 tls_run(int fd, const struct tlsopt *opt)
 {
 	struct relay	 r[4];
-	char		 line[512];
 	int		 l, u, clear, status;
 
 	if (opt->insecure)
@@ -621,6 +640,7 @@ tls_run(int fd, const struct tlsopt *opt)
 
 	relay_init(&r[0], "stdin", 0, "stunnel", clear, 1);
 	r[0].eofshut = 1;
+	r[0].fatal = FATAL_READ;
 	relay_init(&r[1], "stunnel", clear, "stdout", 1, 0);
 	r[1].fatal = FATAL_WRITE;
 	relay_init(&r[2], "stunnel", u, "server", fd, 1);
@@ -634,14 +654,7 @@ tls_run(int fd, const struct tlsopt *opt)
 	(void)waitpid(child, &status, 0);
 	child = -1;
 	(void)tls_failure(opt, status);
-	/*
-	 * A reset after the server's close_notify loses nothing: Prosody
-	 * closes with our own last bytes unread.
-	 */
-	if ((r[3].error || r[2].error) && !log_find("TLS closed (SSL_read)",
-	    line, sizeof line))
-		errx(EXIT_LOST, "connection lost: server: %s",
-		    strerror(r[3].error ? r[3].error : r[2].error));
+	lost_check(r);
 	relay_free(r, 4);
 	close(u);
 	close(fd);

@@ -76,7 +76,8 @@ parse_hostport(char *arg, char **host, const char **port)
 			*port = p + 1;
 		else if (*p != '\0')
 			errx(EXIT_LOCAL, "%s]%s: junk after ]", arg, p);
-	} else if ((p = strchr(arg, ':')) != NULL && strchr(p + 1, ':') == NULL) {
+	} else if ((p = strchr(arg, ':')) != NULL &&
+	    strchr(p + 1, ':') == NULL) {
 		*p = '\0';
 		*host = arg;
 		*port = p + 1;
@@ -320,10 +321,6 @@ relay_write(struct relay *r)
 		relay_eof(r);
 }
 
-/*
- * Relays until every r[i] with bit i set in need is done: its input
- * ended and all it read is written.  Each direction reads only when its buffer is empty.
- */
 static int
 relay_finished(const struct relay *r, size_t n, unsigned need)
 {
@@ -335,6 +332,11 @@ relay_finished(const struct relay *r, size_t n, unsigned need)
 	return 1;
 }
 
+/*
+ * Relays until every r[i] with bit i set in need is done: its input
+ * ended and all it read is written.  A direction reads only when its
+ * buffer is empty, so a slow reader slows its writer down.
+ */
 void
 relay_run(struct relay *r, size_t n, unsigned need)
 {
@@ -452,7 +454,8 @@ main(int argc, char *argv[])
 	else
 		s = connect_domain(domain, &mode);
 	if (s == -1)
-		errx(EXIT_CONNECT, "%s: could not connect", host ? host : domain);
+		errx(EXIT_CONNECT, "%s: could not connect",
+		    host != NULL ? host : domain);
 
 	switch (mode) {
 	case MODE_PLAIN:

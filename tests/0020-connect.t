@@ -2,7 +2,7 @@
 # xmpp-connect against small loopback servers: the relay, exit statuses,
 # and a STARTTLS preamble that must never fall back to clear text.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 26
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 HDR="<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>"
@@ -53,6 +53,9 @@ if mode == 'echo':		# all of it, then an answer after the half-close
     c.sendall(b'reply:' + got)
 elif mode == 'blob':		# much data, then close without reading
     c.sendall(open(d + '/blob', 'rb').read())
+elif mode == 'reset':		# a reset, not a close
+    c.sendall(b'partial')
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\1\0\0\0\0\0\0\0')
 elif mode == 'notls':
     until(b"version='1.0'>")
     c.sendall(head + b"<stream:features><mechanisms xmlns='urn:ietf:params:"
@@ -120,6 +123,17 @@ exec 3>&-
 is "$rc" 0 "server closes first: exit 0"
 check "server closes first: every byte flushed to stdout" \
     cmp -s "$T/blob" "$T/out"
+finish "$SRV"
+
+# A reset: status 3, connection lost.
+server 127.0.0.1 reset
+mkfifo "$T/fifo2"
+exec 3<>"$T/fifo2"
+"$XC" -t plain "127.0.0.1:$PORT" <"$T/fifo2" >/dev/null 2>"$T/err" 3>&-
+is "$?" 3 "reset by the server: exit 3"
+exec 3>&-
+check "reset by the server: connection lost" \
+    grep -q "connection lost: read from server: Connection reset" "$T/err"
 finish "$SRV"
 
 # Nothing listens: status 2 naming the address.

@@ -627,9 +627,6 @@ tls_run(int fd, const struct tlsopt *opt)
 	struct relay	 r[4];
 	int		 l, u, clear, status;
 
-	if (opt->insecure)
-		warnx("warning: -I: the server certificate is NOT verified, "
-		    "anyone on the path can read and change this connection");
 	make_tmpdir();
 	write_config(opt);
 	l = listen_unix();

@@ -109,6 +109,20 @@ check_domain(const char *d)
 			errx(EXIT_LOCAL, "domain %s: invalid character", d);
 }
 
+static void
+check_tlsopt(const struct tlsopt *opt)
+{
+	check_domain(opt->domain);
+	if (opt->cafile != NULL && opt->insecure)
+		errx(EXIT_LOCAL, "-C and -I conflict");
+	if (opt->cafile != NULL && access(opt->cafile, R_OK) == -1)
+		err(EXIT_LOCAL, "%s", opt->cafile);
+	/* Every time: -I must never go unnoticed in a log. */
+	if (opt->insecure)
+		warnx("warning: -I: the server certificate is NOT verified, "
+		    "anyone on the path can read and change this connection");
+}
+
 static enum mode
 parse_mode(const char *s)
 {
@@ -437,14 +451,8 @@ main(int argc, char *argv[])
 		warnx("a host or -d domain is needed");
 		usage(stderr, EXIT_LOCAL);
 	}
-	if (domain == NULL)
-		domain = host;
-	check_domain(domain);
-	if (opt.cafile != NULL && opt.insecure)
-		errx(EXIT_LOCAL, "-C and -I conflict");
-	if (opt.cafile != NULL && access(opt.cafile, R_OK) == -1)
-		err(EXIT_LOCAL, "%s", opt.cafile);
-	opt.domain = domain;
+	opt.domain = domain != NULL ? domain : host;
+	check_tlsopt(&opt);
 
 	/* A vanished reader shows up as EPIPE, handled where it happens. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -452,16 +460,16 @@ main(int argc, char *argv[])
 	if (host != NULL)
 		s = connect_host(host, port);
 	else
-		s = connect_domain(domain, &mode);
+		s = connect_domain(opt.domain, &mode);
 	if (s == -1)
 		errx(EXIT_CONNECT, "%s: could not connect",
-		    host != NULL ? host : domain);
+		    host != NULL ? host : opt.domain);
 
 	switch (mode) {
 	case MODE_PLAIN:
 		return plain_run(s);
 	case MODE_STARTTLS:
-		starttls(s, domain);
+		starttls(s, opt.domain);
 		/* FALLTHROUGH */
 	case MODE_DIRECT:
 		return tls_run(s, &opt);

@@ -108,7 +108,7 @@ watchdog() {
 # reached setsid yet.
 stopwatchdog() {
 	[ -n "$wpid" ] || return 0
-	kill -KILL -- "-$wpid" 2>/dev/null || kill -KILL "$wpid" 2>/dev/null
+	kill -s KILL -- "-$wpid" 2>/dev/null || kill -KILL "$wpid" 2>/dev/null
 	wait "$wpid" 2>/dev/null
 	wpid=
 }

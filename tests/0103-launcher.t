@@ -1,8 +1,9 @@
 #!/bin/sh
 # echobot.sh over STARTTLS: bounded retries, no retry on a rejected
-# certificate, reconnects when a stage dies, stops cleanly on SIGTERM.
+# certificate, reconnects when a stage dies, stops cleanly on SIGTERM
+# and on Ctrl-C.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 15
 
 PROSODY_TLS=1
 echobot_setup
@@ -53,3 +54,13 @@ is "$(pgrep -s "$BOT_PID")" "" "SIGTERM: nothing left in its session"
 check "SIGTERM: no 'Terminated' noise" sh -c '! grep -q Terminated "$1"' \
     sh "$T/bot.err"
 is "$(ls "$T/tmp")" "" "SIGTERM: temp dirs removed"
+
+# Ctrl-C: SIGINT to the whole process group, stages included.
+: >"$T/bot.err"
+bot_start $tls -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
+ping "echo again"
+kill -s INT -- "-$BOT_PID"
+ended "$BOT_PID" 20
+is "$?" 0 "SIGINT to the group: exit status 0"
+is "$(pgrep -s "$BOT_PID")$(ls "$T/tmp")" "" \
+    "SIGINT to the group: nothing left, temp dirs removed"

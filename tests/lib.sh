@@ -58,13 +58,13 @@ alive() {
 
 # stop PID: TERM its process group, KILL it after 5 s, reap it.
 stop() {
-	kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
+	kill -s TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
 	_n=50
 	while alive "$1" && [ $_n -gt 0 ]; do
 		sleep 0.1
 		_n=$((_n - 1))
 	done
-	kill -KILL -- "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
+	kill -s KILL -- "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	return 0
 }
@@ -274,9 +274,14 @@ echobot_setup() {
 }
 
 # bot_start ARGS...: echobot.sh ARGS... bot@localhost in the background,
-# stderr in $T/bot.err, its temp dir under $T/tmp; BOT_PID
+# stderr in $T/bot.err, its temp dir under $T/tmp; BOT_PID.  SIGINT goes
+# back to its default first, as for a command started from a terminal
+# (a script's background job starts with it ignored, for good).
 bot_start() {
-	spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" "$@" bot@localhost \
+	spawn $PY -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' \
+	    env TMPDIR="$T/tmp" "$TOP/echobot.sh" "$@" bot@localhost \
 	    2>>"$T/bot.err" </dev/null
 	BOT_PID=$spawned
 }

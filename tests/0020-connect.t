@@ -2,7 +2,7 @@
 # xmpp-connect against small loopback servers: the relay, exit statuses,
 # and a STARTTLS preamble that must never fall back to clear text.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 27
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 HDR="<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>"
@@ -198,5 +198,8 @@ server 127.0.0.1 proceed
 TMPDIR=$T/tmp "$XC" -d localhost "127.0.0.1:$PORT" </dev/null >/dev/null \
     2>"$T/err"
 is "$?" 5 "<proceed/> without TLS: exit 5 (handshake failed)"
+is "$(wc -l <"$T/err"):$(cut -c 1-36 "$T/err")" \
+    "1:xmpp-connect: TLS: handshake failed:" \
+    "<proceed/> without TLS: one line saying the handshake failed"
 finish "$SRV"
 is "$(ls -A "$T/tmp")" "" "<proceed/> without TLS: temp dir removed"

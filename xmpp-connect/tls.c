@@ -535,6 +535,17 @@ first_line(const char *path, char *out, size_t size)
 	return found;
 }
 
+/* "SSL_connect: ../ssl/x.c:1889: error:0A000086:SSL routines::why": why */
+static const char *
+openssl_reason(const char *line)
+{
+	const char	*p, *why = line;
+
+	for (p = line; (p = strstr(p, "::")) != NULL; p += 2)
+		why = p + 2;
+	return *why != '\0' ? why : line;
+}
+
 /* Maps stunnel's log to one line and an exit status; 0 if no failure. */
 static int
 tls_failure(const struct tlsopt *opt, int status)
@@ -557,7 +568,8 @@ tls_failure(const struct tlsopt *opt, int status)
 	if (log_find("TLS connected", line, sizeof line))
 		return 0;
 	if (log_find("LOG3[", line, sizeof line))
-		errx(EXIT_TLS, "TLS: handshake failed: %s", line);
+		errx(EXIT_TLS, "TLS: handshake failed: %s",
+		    openssl_reason(line));
 	if (first_line(errpath, line, sizeof line))
 		errx(EXIT_TLS, "TLS: %s", line);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -618,7 +630,8 @@ lost_check(const struct relay *r)
 	if (e != 0)
 		errx(EXIT_LOST, "connection lost: server: %s", strerror(e));
 	if (log_find("LOG3[", line, sizeof line))
-		errx(EXIT_LOST, "connection lost: TLS: %s", line);
+		errx(EXIT_LOST, "connection lost: TLS: %s",
+		    openssl_reason(line));
 }
 
 int

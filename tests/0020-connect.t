@@ -53,7 +53,8 @@ if mode == 'echo':		# all of it, then an answer after the half-close
     c.sendall(b'reply:' + got)
 elif mode == 'blob':		# much data, then close without reading
     c.sendall(open(d + '/blob', 'rb').read())
-elif mode == 'reset':		# a reset, not a close
+elif mode == 'reset':		# once a byte came: a reset, not a close
+    got = c.recv(1)
     c.sendall(b'partial')
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\1\0\0\0\0\0\0\0')
 elif mode == 'notls':
@@ -129,6 +130,7 @@ finish "$SRV"
 server 127.0.0.1 reset
 mkfifo "$T/fifo2"
 exec 3<>"$T/fifo2"
+printf x >&3
 "$XC" -t plain "127.0.0.1:$PORT" <"$T/fifo2" >/dev/null 2>"$T/err" 3>&-
 is "$?" 3 "reset by the server: exit 3"
 exec 3>&-

@@ -82,8 +82,8 @@ havepw=${XMPP_PASSWORD+1}
 unset XMPP_PASSWORD
 if [ -z "$passfile" ] && [ -z "$havepw" ] && [ -t 0 ]; then
 	trap 'stty echo </dev/tty; exit 1' INT TERM
-	printf 'password for %s: ' "$jid" >/dev/tty
 	stty -echo </dev/tty
+	printf 'password for %s: ' "$jid" >/dev/tty
 	IFS= read -r password </dev/tty
 	stty echo </dev/tty
 	echo >/dev/tty
@@ -116,7 +116,7 @@ stopwatchdog() {
 # finish: stop every stage, reap it, remove the directory.  A stage
 # that lost its TERM the same way gets a KILL after 5 seconds.
 finish() {
-	trap - EXIT INT TERM
+	trap - EXIT HUP INT TERM
 	stopwatchdog
 	pids=$(echo $cpid $ppid $epid $spid)
 	if [ -n "$pids" ]; then
@@ -129,7 +129,7 @@ finish() {
 	fi
 	rm -rf "$tmp"
 }
-trap 'finish; exit 0' INT TERM
+trap 'finish; exit 0' HUP INT TERM
 trap 'st=$?; finish; exit $st' EXIT
 
 connect() {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SASL: SCRAM-SHA-1, PLAIN, SCRAM-SHA-256 when offered, a wrong password.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 18
 
 echobot_setup
 echo '"ping"' >"$T/ping"
@@ -83,3 +83,43 @@ check "wrong password: says authentication failed, not-authorized" sh -c \
     sh "$T/bot.err"
 check "wrong password: no retry, not in the trace" sh -c \
     '! grep -q -e "retrying in" -e "$2" "$1"' sh "$T/bot.err" "$bad"
+
+# No -p, no XMPP_PASSWORD, a terminal: asked for once, not echoed; a
+# reconnect does not ask again.
+cat >"$T/onatty.py" <<-'END'
+import os, pty, sys, time
+out, passfile, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+open(out + ".pid", "w").write("%d\n" % pid)
+seen, end = b"", time.time() + 20
+with open(out, "wb", buffering=0) as f:
+    while True:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        f.write(d)
+        seen += d
+        if b"password for" in seen and time.time() < end:
+            os.write(fd, open(passfile, "rb").read())
+            seen, end = b"", 0
+END
+spawn $PY "$T/onatty.py" "$T/tty.out" "$T/bot.pass" \
+    env TMPDIR="$T/tmp" "$TOP/echobot.sh" $plain bot@localhost
+wait_file_grep "$T/tty.out.pid" . 10 || bail "onatty.py did not start"
+tpid=$(cat "$T/tty.out.pid")
+alice --no-tls --send "$T/ping" --expect 1 --timeout 30 >"$T/got"
+is "$?:$(jfield body "$T/got")" '0:"ping"' "terminal: password asked, login"
+cpid=$(pgrep -P "$tpid" -x xmpp-connect)
+[ -n "$cpid" ] && kill -TERM "$cpid"
+wait_file_grep "$T/tty.out" "session 2:" 30
+alice --no-tls --send "$T/ping" --expect 1 --timeout 30 >"$T/got"
+is "$?:$(jfield body "$T/got")" '0:"ping"' "terminal: login again after a reconnect"
+is "$(grep -c "password for" "$T/tty.out")" 1 "terminal: asked once"
+check "terminal: the password was not echoed" sh -c \
+    '! grep -qF -f "$1" "$2"' sh "$T/bot.pass" "$T/tty.out"
+kill -TERM "$tpid"

@@ -1,0 +1,207 @@
+#!/bin/sh
+# bench/run.sh - echobot against bare expat, libstrophe and slixmpp
+#
+# make bench runs it; the tables go to stdout and bench/RESULTS.md.
+# Knobs (environment): BENCH_REPS runs of each figure (3), BENCH_MB size
+# of the parser stream (150), BENCH_N messages per echo run (10000),
+# BENCH_WINDOW messages in flight (50), BENCH_BODY body bytes (100),
+# BENCH_MODES (plain tls), BENCH_NAGLE=1 keeps Prosody's default Nagle,
+# BENCH_PROFILE=0 skips perf.  Timings are never asserted.
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/tests/lib.sh"
+B=$TOP/bench
+REPS=${BENCH_REPS:-3}
+MB=${BENCH_MB:-150}
+N=${BENCH_N:-10000}
+WINDOW=${BENCH_WINDOW:-50}
+BODY=${BENCH_BODY:-100}
+MODES=${BENCH_MODES:-plain tls}
+DATA=$T/data
+CC=${CC:-cc}
+CFLAGS=${CFLAGS:--O2 -g -Wall -Wextra}
+
+say() { echo "bench: $*" >&2; }
+
+build() {
+	$CC $CFLAGS -o "$B/expat-bare" "$B/expat-bare.c" \
+	    $(pkg-config --cflags --libs expat) &&
+	$CC $CFLAGS -o "$B/xmpp-load" "$B/xmpp-load.c" \
+	    $(pkg-config --cflags --libs expat) &&
+	$CC $CFLAGS -o "$B/strophe-echo" "$B/strophe-echo.c" \
+	    $(pkg-config --cflags --libs libstrophe)
+}
+
+ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo none; }
+
+meta() {
+	_cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
+	_gcc=$(gcc -dumpfullversion 2>/dev/null)
+	_busy=$(ps -eo comm= | grep -c -e prove -e prosody -e xmpp- \
+	    -e stunnel -e valgrind)
+	{
+		printf 'fig=meta date=%s' "$(date -u +%Y-%m-%dT%H:%MZ)"
+		printf ' machine=%s' "$(uname -srm | tr ' ' _)"
+		printf ' cpu=%s nproc=%s' "$(echo "$_cpu" | tr ' ' _)" "$(nproc)"
+		printf ' versions=prosody~%s,_stunnel4~%s,_expat~%s,_libstrophe~%s,_slixmpp~%s,_gcc~%s' \
+		    "$(ver prosody)" "$(ver stunnel4)" "$(ver libexpat1)" \
+		    "$(ver libstrophe0)" "$(ver python3-slixmpp)" "$_gcc"
+		printf ' load=%s_messages,_window_%s,_%s-byte_bodies,_%s_runs_each,_loadavg_at_start_%s' \
+		    "$N" "$WINDOW" "$BODY" "$REPS" \
+		    "$(cut -d ' ' -f 1-3 /proc/loadavg | tr ' ' /)"
+		if [ "${BENCH_NAGLE:-0}" = 1 ]; then
+			printf ' prosody_config=tests/lib.sh_with_log_level_warn,_Nagle_on_(default)'
+		else
+			printf ' prosody_config=tests/lib.sh_with_log_level_warn,_network~settings_=_{_nagle_=_false_}'
+		fi
+		printf '\n'
+	} >>"$DATA"
+}
+
+# Figure 1: the same bytes through expat alone and through xmpp-parse.
+bench_parse() {
+	say "generating a $MB MB stream"
+	/usr/bin/python3 "$B/gen-stream.py" "$MB" >"$T/stream.xml" || return 1
+	_bytes=$(wc -c <"$T/stream.xml")
+	cat "$T/stream.xml" >/dev/null		# into the page cache
+	_i=0
+	while [ $_i -lt "$REPS" ]; do
+		_i=$((_i + 1))
+		for _p in expat-bare xmpp-parse; do
+			case $_p in
+			expat-bare) _cmd=$B/expat-bare ;;
+			*) _cmd=$TOP/xmpp-parse/xmpp-parse ;;
+			esac
+			_r=$(/usr/bin/python3 "$B/stats.py" time "$_cmd" \
+			    "$T/stream.xml" 2>>"$T/parse.err") ||
+			    { say "$_p failed:"; cat "$T/parse.err" >&2; }
+			say "parse $_p run $_i: $_r"
+			echo "fig=parse prog=$_p rep=$_i bytes=$_bytes $_r" \
+			    >>"$DATA"
+		done
+	done
+	rm -f "$T/stream.xml"
+}
+
+# A private Prosody from tests/lib.sh, changed for measuring: warnings
+# only (its debug log would cost more than the routing), Nagle off unless
+# BENCH_NAGLE=1, and with TLS offered but not required, so that the
+# loader stays in clear text while the bots use STARTTLS.
+bench_prosody() {
+	rm -rf "$PDIR"
+	PROSODY_TLS=$1
+	prosody_config
+	sed -e 's/^\([[:space:]]*\)log = { debug =/\1log = { warn =/' \
+	    -e 's/c2s_require_encryption = true/c2s_require_encryption = false/' \
+	    "$PCONF" >"$PCONF.new" && mv "$PCONF.new" "$PCONF"
+	if [ "${BENCH_NAGLE:-0}" != 1 ]; then
+		sed '/^[[:space:]]*VirtualHost/i\
+network_settings = { nagle = false }
+' "$PCONF" >"$PCONF.new" && mv "$PCONF.new" "$PCONF"
+	fi
+	prosody_start || return 1
+	BOT_PW=$(randpw)
+	LOAD_PW=$(randpw)
+	prosody_adduser bot "$BOT_PW" && prosody_adduser load "$LOAD_PW" ||
+	    return 1
+	prosody_befriend load bot
+	(umask 077 && printf '%s\n' "$BOT_PW" >"$T/bot.pass")
+	mkdir -p "$T/tmp"
+}
+
+# bot_cmd BOT MODE: set "$@" to the bot's command line
+bot_cmd() {
+	_m=plain _c=
+	if [ "$2" = tls ]; then
+		_m=starttls _c="-C $CA_FILE"
+	fi
+	case $1 in
+	echobot)
+		if [ "$2" = tls ]; then
+			set -- "$TOP/echobot.sh" -t starttls $_c
+		else
+			set -- "$TOP/echobot.sh" -t plain -P
+		fi
+		BOT="$* -s 127.0.0.1:$C2S_PORT -p $T/bot.pass bot@localhost" ;;
+	strophe)
+		BOT="$B/strophe-echo -t $_m $_c 127.0.0.1 $C2S_PORT bot@localhost $T/bot.pass" ;;
+	slixmpp)
+		BOT="/usr/bin/python3 $B/slixmpp-echo.py -t $_m $_c 127.0.0.1 $C2S_PORT bot@localhost $T/bot.pass" ;;
+	esac
+}
+
+sample() { /usr/bin/python3 "$B/stats.py" sample "$@"; }
+
+# echo_run BOT MODE REP: one load run; appends a DATA line
+echo_run() {
+	_out=$T/load.out
+	: >"$_out"
+	_target=bot@localhost
+	[ "$1" = self ] && _target=self
+	spawn env LOAD_PASSWORD="$LOAD_PW" "$B/xmpp-load" -n "$N" \
+	    -w "$WINDOW" -b "$BODY" -t "$_target" 127.0.0.1 "$C2S_PORT" load \
+	    localhost >"$_out" 2>>"$T/load.err"
+	_lpid=$spawned
+	_line="fig=echo bot=$1 mode=$2 rep=$3 server_pid=$PROSODY_PID"
+	if [ "$1" = self ]; then
+		_s0=$(sample 0 "$PROSODY_PID")
+		if ! ended "$_lpid" 300 >/dev/null; then
+			say "self run $3: loader failed"; stop "$_lpid"; return 1
+		fi
+		_s1=$(sample 0 "$PROSODY_PID")
+	else
+		wait_file_grep "$_out" '^ready' 20 ||
+		    { say "loader not ready"; stop "$_lpid"; return 1; }
+		bot_cmd "$1" "$2"
+		_launch=$(date +%s.%N)
+		spawn env TMPDIR="$T/tmp" $BOT 2>>"$T/bot-$1.err" </dev/null
+		_bpid=$spawned
+		if ! wait_file_grep "$_out" '^online' 60; then
+			say "$1 ($2) never came online:"
+			tail -n 5 "$T/bot-$1.err" "$T/load.err" >&2
+			stop "$_bpid"; stop "$_lpid"; return 1
+		fi
+		sleep 0.5	# let a login settle before the idle sample
+		_s0=$(sample "$_bpid" "$PROSODY_PID")
+		kill -USR1 "$_lpid"
+		if ! ended "$_lpid" 300 >/dev/null; then
+			say "$1 ($2) run $3: load failed or lost messages"
+			tail -n 5 "$T/load.err" >&2
+		fi
+		_s1=$(sample "$_bpid" "$PROSODY_PID")
+		stop "$_bpid"
+		_line="$_line launch=$_launch $(sed -n 's/^online /online=/p' "$_out")"
+	fi
+	_res=$(grep '^sent=' "$_out")
+	[ -n "$_res" ] || { say "no result from the loader"; return 1; }
+	say "$1 $2 run $3: $_res"
+	echo "$_line $_res idle=$_s0 busy=$_s1" >>"$DATA"
+}
+
+bench_echo() {
+	for _mode in $MODES; do
+		_tls=0
+		[ "$_mode" = tls ] && _tls=1
+		bench_prosody $_tls || { say "prosody failed"; return 1; }
+		_i=0
+		while [ $_i -lt "$REPS" ]; do
+			_i=$((_i + 1))
+			for _bot in self echobot strophe slixmpp; do
+				echo_run $_bot "$_mode" $_i
+			done
+		done
+		prosody_stop
+	done
+}
+
+main() {
+	build || { say "cannot build the bench programs"; exit 1; }
+	: >"$DATA"
+	meta
+	bench_parse
+	bench_echo
+	cp "$DATA" "$B/results.dat"
+	/usr/bin/python3 "$B/stats.py" report "$DATA" "$B/RESULTS.md"
+}
+
+main

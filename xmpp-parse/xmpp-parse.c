@@ -22,6 +22,7 @@
 #include <expat.h>
 
 #include "record.h"
+#include "sandbox.h"
 
 #define BUFSZ		65536		/* one read(2), one XML_Parse() */
 #define MAXSTANZA	(1024 * 1024)
@@ -31,6 +32,8 @@
 /* U+0001 is no XML 1.0 character: it can occur in neither names nor
  * namespace URIs, so expat's "URI\1local" splits without ambiguity. */
 #define NSSEP		'\1'
+#define CAPTURE_MAGIC	"xmpp-capture 1"	/* see xmpp-connect(1) */
+#define CAPTURE_LINE	64		/* longest chunk header line */
 #define SASL_SUCCESS	NS_SASL "\1" "success"
 #define TLS_PROCEED	NS_TLS "\1" "proceed"
 
@@ -43,9 +46,29 @@ enum state {
 	S_ERROR		/* gave up: why, at offset stop */
 };
 
+/* A capture file of xmpp-connect(1), unwrapped chunk by chunk. */
+enum cstate {
+	C_MAGIC,	/* in the first line */
+	C_HEAD,		/* in a chunk header line */
+	C_DATA,		/* in the bytes of a chunk */
+	C_LF		/* the newline after them */
+};
+
+struct capin {
+	enum cstate	 state;
+	char		 line[CAPTURE_LINE];
+	size_t		 len;
+	long long	 left;	/* bytes of the chunk still to come */
+	int		 take;	/* the chunk is of the replayed direction */
+	const char	*dir;	/* that direction: "<" or ">" */
+	long long	 off;	/* in the file, for messages */
+};
+
 struct parse {
 	XML_Parser	 xp;
 	enum state	 state;
+	int		 client;	/* -o: the client's stream restarts */
+	int		 check;		/* -c: no output */
 	long long	 base;	/* input offset of this parser's first byte */
 	long long	 mark;	/* where the bytes not yet accounted for begin */
 	long long	 stop;	/* input offset of a restart, end or error */
@@ -63,7 +86,8 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: xmpp-parse [-hV] [-s maxstanza] [-n maxdepth] [file]\n");
+	    "usage: xmpp-parse [-choVX] [-n maxdepth] [-s maxstanza] "
+	    "[file]\n");
 	exit(status);
 }
 
@@ -104,6 +128,10 @@ flush(struct parse *p)
 	size_t	 off;
 	ssize_t	 n;
 
+	if (p->check) {
+		buf_reset(&p->out);
+		return;
+	}
 	for (off = 0; off < p->out.len; off += (size_t)n)
 		if ((n = write(STDOUT_FILENO, p->out.p + off,
 		    p->out.len - off)) == -1) {
@@ -190,6 +218,16 @@ static void
 open_element(struct parse *p, const char *ns, const char *local,
     const char **atts)
 {
+	if (ns != NULL && strcmp(ns, NS_STREAM) == 0 &&
+	    strcmp(local, "stream") == 0 && p->client) {
+		/* A client opens its new stream after the server's
+		 * <success/> (RFC 6120 6.4.6), which it never sends. */
+		rec_begin(&p->rec, KIND_OPEN, ns);
+		attrs(p, atts);
+		emit(p);
+		p->mark = past(p);
+		return;
+	}
 	if (ns != NULL && strcmp(ns, NS_STREAM) == 0 &&
 	    strcmp(local, "stream") == 0) {
 		fail(p, here(p), "stream header inside the stream");
@@ -504,13 +542,109 @@ at_eof(struct parse *p, long long off)
 	return give_up(p, 3);
 }
 
+static void
+capture_fail(struct parse *p, const struct capin *c, const char *name,
+    const char *why)
+{
+	flush(p);
+	errx(1, "%s: capture offset %lld: %s", name, c->off, why);
+}
+
+/* The first line: the format and its version. */
+static void
+capture_magic(struct parse *p, struct capin *c, const char *name)
+{
+	if (strcmp(c->line, CAPTURE_MAGIC) == 0)
+		c->state = C_HEAD;
+	else if (strncmp(c->line, "xmpp-capture ", 13) == 0)
+		capture_fail(p, c, name, "unknown capture version");
+	else
+		capture_fail(p, c, name, "neither a capture nor XML");
+}
+
+/* "SECONDS.MICROS DIR LENGTH": is the chunk ours, and how long. */
+static void
+capture_head(struct parse *p, struct capin *c, const char *name)
+{
+	char		*t = c->line, *dir, *len;
+	const char	*errstr;
+
+	if ((dir = strchr(t, ' ')) == NULL ||
+	    (len = strchr(dir + 1, ' ')) == NULL)
+		capture_fail(p, c, name, "bad chunk header");
+	*dir++ = '\0';
+	*len++ = '\0';
+	if (*t == '\0' || strspn(t, "0123456789.") != strlen(t) ||
+	    *dir == '\0')
+		capture_fail(p, c, name, "bad chunk header");
+	c->left = strtonum(len, 0, 1LL << 30, &errstr);
+	if (errstr != NULL)
+		capture_fail(p, c, name, "bad chunk length");
+	c->take = strcmp(dir, c->dir) == 0;
+	c->state = c->left > 0 ? C_DATA : C_LF;
+}
+
+/* Feeds the bytes of the replayed direction's chunks; *off counts them,
+ * so offsets are those of the stream, as in the live run. */
+static void
+unwrap(struct parse *p, struct capin *c, const char *s, size_t n,
+    long long *off, const char *name)
+{
+	size_t	 k;
+
+	while (n > 0 && p->state != S_ERROR) {
+		k = 1;
+		switch (c->state) {
+		case C_MAGIC:
+		case C_HEAD:
+			if (*s != '\n') {
+				if (c->len == sizeof(c->line) - 1)
+					capture_fail(p, c, name,
+					    "line too long");
+				c->line[c->len++] = *s;
+				break;
+			}
+			c->line[c->len] = '\0';
+			c->len = 0;
+			if (c->state == C_MAGIC)
+				capture_magic(p, c, name);
+			else
+				capture_head(p, c, name);
+			break;
+		case C_DATA:
+			k = n < (unsigned long long)c->left ? n :
+			    (size_t)c->left;
+			if (c->take) {
+				feed(p, s, k, *off);
+				*off += (long long)k;
+			}
+			if ((c->left -= (long long)k) == 0)
+				c->state = C_LF;
+			break;
+		case C_LF:
+			if (*s != '\n')
+				capture_fail(p, c, name,
+				    "no newline after a chunk");
+			c->state = C_HEAD;
+			break;
+		}
+		s += k;
+		n -= k;
+		c->off += (long long)k;
+	}
+}
+
+/* A capture file begins with its magic line, XML never with an x. */
 static int
 run(struct parse *p, int fd, const char *name)
 {
 	static char	 buf[BUFSZ];
+	struct capin	 cap = { .state = C_MAGIC };
 	long long	 off = 0;
 	ssize_t		 n;
+	int		 first = 1, capture = 0;
 
+	cap.dir = p->client ? ">" : "<";
 	for (;;) {
 		if ((n = read(fd, buf, sizeof(buf))) == -1) {
 			if (errno == EINTR)
@@ -520,8 +654,18 @@ run(struct parse *p, int fd, const char *name)
 		}
 		if (n == 0)
 			break;
-		feed(p, buf, (size_t)n, off);
-		off += n;
+		if (first) {
+			first = 0;
+			capture = buf[0] == 'x';
+			if (p->client && !capture)
+				errx(1, "%s: -o: not a capture", name);
+		}
+		if (capture)
+			unwrap(p, &cap, buf, (size_t)n, &off, name);
+		else {
+			feed(p, buf, (size_t)n, off);
+			off += n;
+		}
 		if (p->state == S_ERROR)
 			return give_up(p, 2);
 		flush(p);	/* before read(2) may block */
@@ -534,12 +678,15 @@ main(int argc, char *argv[])
 {
 	struct parse	 p = { 0 };
 	const char	*errstr, *name = "stdin";
-	int		 ch, fd = STDIN_FILENO, status;
+	int		 ch, fd = STDIN_FILENO, status, confine = 1;
 
 	p.maxsize = MAXSTANZA;
 	p.maxdepth = MAXDEPTH;
-	while ((ch = getopt(argc, argv, "hn:s:V")) != -1) {
+	while ((ch = getopt(argc, argv, "chn:os:VX")) != -1) {
 		switch (ch) {
+		case 'c':
+			p.check = 1;
+			break;
 		case 'h':
 			usage(0);
 		case 'n':
@@ -547,6 +694,9 @@ main(int argc, char *argv[])
 			    &errstr);
 			if (errstr != NULL)
 				errx(1, "maxdepth %s: %s", optarg, errstr);
+			break;
+		case 'o':
+			p.client = 1;
 			break;
 		case 's':
 			p.maxsize = strtonum(optarg, 1, 1LL << 30, &errstr);
@@ -556,6 +706,9 @@ main(int argc, char *argv[])
 		case 'V':
 			puts("xmpp-parse " VERSION);
 			return 0;
+		case 'X':
+			confine = 0;
+			break;
 		default:
 			usage(1);
 		}
@@ -569,9 +722,13 @@ main(int argc, char *argv[])
 		if ((fd = open(name, O_RDONLY)) == -1)
 			err(1, "%s", name);
 	}
-
 	if ((p.xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
 		errx(1, "XML_ParserCreateNS failed");
+	/* From here on only read, write and memory: the server's bytes
+	 * cannot make the parser open, exec or connect anything. */
+	if (confine)
+		(void)sandbox_stdio();
+
 	setup(&p);
 	status = run(&p, fd, name);
 	XML_ParserFree(p.xp);

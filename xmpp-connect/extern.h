@@ -1,7 +1,7 @@
 /*
  * extern.h - the parts of xmpp-connect(1).
  *
- * xmpp-connect.c: options, TCP connect, the byte relay.
+ * xmpp-connect.c: options, TCP connect, the byte relay, the capture.
  * dns.c: SRV lookup and ordering (RFC 2782).
  * tls.c: the STARTTLS preamble and the stunnel(8) arrangement.
  */
@@ -55,6 +55,7 @@ struct relay {
 	int		 error;	/* errno of the failure, 0 if none */
 	int		 done;	/* EOF seen and everything written */
 	int		 eof;
+	const char	*capdir;	/* capture what is read, as this DIR */
 	char		*buf;
 	size_t		 off, len;
 };
@@ -65,6 +66,14 @@ void	 relay_init(struct relay *, const char *, int, const char *, int,
 void	 relay_run(struct relay *, size_t, unsigned);
 void	 relay_free(struct relay *, size_t);
 void	 set_nonblock(int);
+
+// xmpp-connect.c: -w, see CAPTURE FORMAT in xmpp-connect(1)
+#define CAP_FROM	"<"	/* from the server: what goes to stdout */
+#define CAP_TO		">"	/* to the server: what came from stdin */
+#define CAP_PRE_FROM	"p<"	/* the STARTTLS preamble, our own */
+#define CAP_PRE_TO	"p>"
+void	 capture_open(const char *);
+void	 capture(const char *dir, const char *, size_t);
 
 // tls.c
 struct tlsopt {

@@ -158,6 +158,7 @@ send_starttls(struct preamble *pr)
 	static const char	 req[] =
 	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
+	capture(CAP_PRE_TO, req, sizeof req - 1);
 	write_all(pr->fd, req, sizeof req - 1);
 	pr->state = P_PROCEED;
 }
@@ -218,6 +219,7 @@ send_header(int fd, const char *domain)
 	    "xmlns:stream='http://etherx.jabber.org/streams' to='");
 	xml_escapes(&b, domain);
 	buf_adds(&b, "' version='1.0'>");
+	capture(CAP_PRE_TO, b.p, b.len);
 	write_all(fd, b.p, b.len);
 	buf_free(&b);
 }
@@ -289,6 +291,7 @@ starttls(int fd, const char *domain)
 	send_header(fd, domain);
 	while (pr.state != P_DONE) {
 		n = preamble_read(fd, buf, sizeof buf, total);
+		capture(CAP_PRE_FROM, buf, n);
 		total += n;
 		if (XML_Parse(pr.parser, buf, n, 0) == XML_STATUS_OK)
 			continue;
@@ -649,9 +652,11 @@ tls_run(int fd, const struct tlsopt *opt)
 	set_nonblock(clear);
 
 	relay_init(&r[0], "stdin", 0, "stunnel", clear, 1);
+	r[0].capdir = CAP_TO;
 	r[0].eofshut = 1;
 	r[0].fatal = FATAL_READ;
 	relay_init(&r[1], "stunnel", clear, "stdout", 1, 0);
+	r[1].capdir = CAP_FROM;
 	r[1].fatal = FATAL_WRITE;
 	relay_init(&r[2], "stunnel", u, "server", fd, 1);
 	r[2].eofshut = 1;

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <err.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -30,7 +32,7 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f, "usage: xmpp-connect [-hIV] [-C cafile] [-d domain] "
-	    "[-t mode] [host[:port]]\n");
+	    "[-t mode] [-w file] [host[:port]]\n");
 	exit(status);
 }
 
@@ -245,6 +247,241 @@ connect_domain(const char *domain, enum mode *mode)
 	return s;
 }
 
+/*
+ * The capture (-w): every chunk read, both ways, with its time.  The
+ * SASL payloads are overwritten with '=' on the way to the file, byte
+ * for byte, so the password (or anything an offline guesser could use)
+ * never lands there while offsets and lengths stay those of the wire.
+ * A small scanner over the bytes finds them, however the reads cut the
+ * tags; it keeps no more than a tag's local name.
+ */
+enum rstate {
+	R_TEXT,		/* character data */
+	R_LT,		/* after '<' */
+	R_NAME,		/* in a start tag's name */
+	R_ATTRS,	/* in a start tag, after the name */
+	R_QUOTE,	/* in an attribute value */
+	R_SLASH,	/* '/' in a start tag */
+	R_ENDTAG,	/* in an end tag */
+	R_BANG,		/* after "<!" */
+	R_CDATA_OPEN,	/* in "<![CDATA[" */
+	R_SPECIAL	/* in a CDATA section, comment, PI or declaration */
+};
+
+struct redact {
+	enum rstate	 state;
+	int		 depth;		/* 1: in the stream element */
+	int		 secret;	/* depth of a payload's content, or 0 */
+	int		 empty;		/* the start tag ends with "/>" */
+	char		 name[16];	/* local name of the tag, "" if long */
+	size_t		 namelen;
+	char		 quote;
+	const char	*term;		/* what ends R_SPECIAL */
+	size_t		 match;		/* bytes of term seen */
+};
+
+static void	 capture_flush(void);
+
+static FILE		*capf;
+static const char	*cappath;
+static struct redact	 red_from, red_to;
+
+/* Top-level elements whose text is secret: RFC 6120 6.4 and the
+ * like-named ones of SASL2 (XEP-0388), whatever their namespace. */
+static int
+sasl_payload(const char *name)
+{
+	return strcmp(name, "auth") == 0 || strcmp(name, "response") == 0 ||
+	    strcmp(name, "challenge") == 0 || strcmp(name, "success") == 0 ||
+	    strcmp(name, "authenticate") == 0;
+}
+
+static void
+tag_start_end(struct redact *r)
+{
+	r->name[r->namelen < sizeof r->name ? r->namelen : 0] = '\0';
+	r->state = R_TEXT;
+	/* A new stream restarts after <success/> without closing the old. */
+	if (strcmp(r->name, "stream") == 0) {
+		r->depth = 1;
+		return;
+	}
+	if (r->empty)
+		return;
+	if (++r->depth == 2 && sasl_payload(r->name))
+		r->secret = 2;
+}
+
+static void
+name_add(struct redact *r, char c)
+{
+	if (c == ':')		/* the prefix goes */
+		r->namelen = 0;
+	else if (r->namelen < sizeof r->name - 1)
+		r->name[r->namelen++] = c;
+	else
+		r->namelen = sizeof r->name;	/* too long for a match */
+}
+
+static void
+special(struct redact *r, const char *term)
+{
+	r->state = R_SPECIAL;
+	r->term = term;
+	r->match = 0;
+}
+
+/* One byte: returns it, or '=' when it is part of a payload. */
+static char
+redact_byte(struct redact *r, char c)
+{
+	int	 hide = r->secret != 0;
+	int	 space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+
+	switch (r->state) {
+	case R_TEXT:
+		if (c != '<')
+			return hide ? '=' : c;
+		r->state = R_LT;
+		return c;
+	case R_LT:
+		r->namelen = 0;
+		r->empty = 0;
+		if (c == '/')
+			r->state = R_ENDTAG;
+		else if (c == '!')
+			r->state = R_BANG;
+		else if (c == '?')
+			special(r, "?>");
+		else {
+			r->state = R_NAME;
+			name_add(r, c);
+		}
+		return c;
+	case R_NAME:
+		if (space)
+			r->state = R_ATTRS;
+		else if (c == '/')
+			r->state = R_SLASH;
+		else if (c == '>')
+			tag_start_end(r);
+		else
+			name_add(r, c);
+		return c;
+	case R_SLASH:
+		if (c == '>') {
+			r->empty = 1;
+			tag_start_end(r);
+			return c;
+		}
+		r->state = R_ATTRS;
+		/* FALLTHROUGH */
+	case R_ATTRS:
+		if (c == '"' || c == '\'') {
+			r->quote = c;
+			r->state = R_QUOTE;
+		} else if (c == '/')
+			r->state = R_SLASH;
+		else if (c == '>')
+			tag_start_end(r);
+		return c;
+	case R_QUOTE:
+		if (c == r->quote) {
+			r->state = R_ATTRS;
+			return c;
+		}
+		return hide ? '=' : c;
+	case R_ENDTAG:
+		if (c == '>') {
+			r->state = R_TEXT;
+			if (r->depth > 0)
+				r->depth--;
+			if (r->depth < r->secret)
+				r->secret = 0;
+		}
+		return c;
+	case R_BANG:
+		if (c == '[')
+			r->state = R_CDATA_OPEN;
+		else if (c == '-')
+			special(r, "-->");
+		else {
+			special(r, ">");
+			return hide ? '=' : c;
+		}
+		return c;
+	case R_CDATA_OPEN:
+		if (c == '[')
+			special(r, "]]>");
+		return c;
+	case R_SPECIAL:
+		if (c == r->term[r->match]) {
+			if (r->term[++r->match] == '\0')
+				r->state = R_TEXT;
+		} else if (c != r->term[0])
+			r->match = 0;
+		/* else "]]]>", "--->", "??>": still a match so far */
+		return hide && strchr(r->term, c) == NULL ? '=' : c;
+	}
+	return c;
+}
+
+/* Opens the capture before anything is connected: a bad path costs
+ * nothing.  0600 whatever the umask or an older file said; never
+ * through a symbolic link. */
+void
+capture_open(const char *path)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		err(EXIT_LOCAL, "%s", path);
+	if (fstat(fd, &st) == -1)
+		err(EXIT_LOCAL, "%s", path);
+	if (S_ISREG(st.st_mode) && (st.st_mode & 07777) != 0600 &&
+	    fchmod(fd, 0600) == -1)
+		err(EXIT_LOCAL, "%s: chmod 0600", path);
+	if ((capf = fdopen(fd, "w")) == NULL)
+		err(EXIT_LOCAL, "%s", path);
+	cappath = path;
+	fprintf(capf, "xmpp-capture 1\n");
+	capture_flush();
+}
+
+static void
+capture_flush(void)
+{
+	if (fflush(capf) == EOF || ferror(capf))
+		err(EXIT_LOCAL, "capture %s", cappath);
+}
+
+/* "SECONDS.MICROS DIR LENGTH\n", the bytes (redacted), "\n". */
+void
+capture(const char *dir, const char *p, size_t len)
+{
+	struct timespec	 ts;
+	struct redact	*r = NULL;
+	size_t		 i;
+
+	if (capf == NULL || len == 0)
+		return;
+	if (strcmp(dir, CAP_FROM) == 0)
+		r = &red_from;
+	else if (strcmp(dir, CAP_TO) == 0)
+		r = &red_to;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		err(EXIT_LOCAL, "clock_gettime");
+	fprintf(capf, "%lld.%06ld %s %zu\n", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000, dir, len);
+	for (i = 0; i < len; i++)
+		putc(r != NULL ? redact_byte(r, p[i]) : p[i], capf);
+	putc('\n', capf);
+	/* Whole chunks on disk, for tail -f and for a killed session. */
+	capture_flush();
+}
+
 void
 relay_init(struct relay *r, const char *from, int in, const char *to,
     int out, int ours)
@@ -307,6 +544,8 @@ relay_read(struct relay *r)
 	} else if (n == 0)
 		relay_eof(r);
 	else {
+		if (r->capdir != NULL)
+			capture(r->capdir, r->buf, n);
 		r->off = 0;
 		r->len = n;
 	}
@@ -396,10 +635,12 @@ plain_run(int s)
 	struct relay	 r[2];
 
 	relay_init(&r[0], "stdin", 0, "server", s, 1);
+	r[0].capdir = CAP_TO;
 	r[0].eofshut = 1;
 	/* A server that closed first shows as EOF on the read side. */
 	r[0].fatal = FATAL_READ;
 	relay_init(&r[1], "server", s, "stdout", 1, 0);
+	r[1].capdir = CAP_FROM;
 	r[1].fatal = FATAL_READ | FATAL_WRITE;
 	relay_run(r, 2, 1 << 1);
 	relay_free(r, 2);
@@ -411,13 +652,13 @@ main(int argc, char *argv[])
 {
 	struct tlsopt	 opt;
 	enum mode	 mode = MODE_STARTTLS;
-	const char	*domain = NULL, *port = XMPP_PORT;
+	const char	*domain = NULL, *port = XMPP_PORT, *capfile = NULL;
 	char		*host = NULL;
 	int		 ch, s;
 
 	memset(&opt, 0, sizeof opt);
 	sanitize_fds();
-	while ((ch = getopt(argc, argv, "C:d:hIt:V")) != -1) {
+	while ((ch = getopt(argc, argv, "C:d:hIt:Vw:")) != -1) {
 		switch (ch) {
 		case 'C':
 			opt.cafile = optarg;
@@ -437,6 +678,9 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("xmpp-connect %s\n", VERSION);
 			return 0;
+		case 'w':
+			capfile = optarg;
+			break;
 		default:
 			usage(stderr, EXIT_LOCAL);
 		}
@@ -453,6 +697,8 @@ main(int argc, char *argv[])
 	}
 	opt.domain = domain != NULL ? domain : host;
 	check_tlsopt(&opt);
+	if (capfile != NULL)
+		capture_open(capfile);
 
 	/* A vanished reader shows up as EPIPE, handled where it happens. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)

@@ -2,8 +2,8 @@
 # bench/run.sh - echobot against bare expat, libstrophe and slixmpp
 #
 # make bench runs it; the tables go to stdout and bench/RESULTS.md.
-# Knobs (environment): BENCH_REPS runs of each figure (3), BENCH_MB size
-# of the parser stream (150), BENCH_N messages per echo run (10000),
+# Knobs (environment): BENCH_REPS runs of each figure (5), BENCH_MB size
+# of the parser stream (150), BENCH_N messages per echo run (20000),
 # BENCH_WINDOW messages in flight (50), BENCH_BODY body bytes (100),
 # BENCH_MODES (plain tls), BENCH_NAGLE=1 keeps Prosody's default Nagle,
 # BENCH_PROFILE=0 skips perf.  Timings are never asserted.
@@ -11,12 +11,13 @@
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/tests/lib.sh"
 B=$TOP/bench
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 MB=${BENCH_MB:-150}
-N=${BENCH_N:-10000}
+N=${BENCH_N:-20000}
 WINDOW=${BENCH_WINDOW:-50}
 BODY=${BENCH_BODY:-100}
 MODES=${BENCH_MODES:-plain tls}
+PROFILE_N=$((N * 2))
 DATA=$T/data
 CC=${CC:-cc}
 CFLAGS=${CFLAGS:--O2 -g -Wall -Wextra}
@@ -37,8 +38,6 @@ ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo none; }
 meta() {
 	_cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 	_gcc=$(gcc -dumpfullversion 2>/dev/null)
-	_busy=$(ps -eo comm= | grep -c -e prove -e prosody -e xmpp- \
-	    -e stunnel -e valgrind)
 	{
 		printf 'fig=meta date=%s' "$(date -u +%Y-%m-%dT%H:%MZ)"
 		printf ' machine=%s' "$(uname -srm | tr ' ' _)"
@@ -132,6 +131,12 @@ bot_cmd() {
 
 sample() { /usr/bin/python3 "$B/stats.py" sample "$@"; }
 
+# others: how many processes of other people's test runs and builds are
+# busy on our two cores right now
+others() {
+	ps -e -o comm= | grep -c -E '^(prove|memcheck|callgrind|cc1|afl-|clang|.*fuzz)'
+}
+
 # echo_run BOT MODE REP: one load run; appends a DATA line
 echo_run() {
 	_out=$T/load.out
@@ -143,6 +148,7 @@ echo_run() {
 	    localhost >"$_out" 2>>"$T/load.err"
 	_lpid=$spawned
 	_line="fig=echo bot=$1 mode=$2 rep=$3 server_pid=$PROSODY_PID"
+	_line="$_line others=$(others) loadavg=$(cut -d ' ' -f 1 /proc/loadavg)"
 	if [ "$1" = self ]; then
 		_s0=$(sample 0 "$PROSODY_PID")
 		if ! ended "$_lpid" 300 >/dev/null; then
@@ -194,14 +200,92 @@ bench_echo() {
 	done
 }
 
+# perf_top FILE SORT N: the top N lines of a flat perf profile
+perf_top() {
+	perf report -i "$1" --no-children --sort "$2" --stdio 2>/dev/null |
+	    grep -v -e '^#' -e '^$' | head -n "$3" |
+	    sed -e 's/[[:space:]]*-[[:space:]]*-[[:space:]]*$//' \
+	    -e 's/[[:space:]]*$//'
+}
+
+# What our pipeline spends its time on: perf samples (cpu-clock, so it
+# works without hardware counters) of xmpp-parse over the stream, and of
+# every process of the bot during one extra plain run, not in the tables.
+bench_profile() {
+	_p=$T/profile
+	: >"$_p"
+	[ "${BENCH_PROFILE:-1}" = 1 ] || return 0
+	if ! perf record -q -e cpu-clock -o "$T/perf.test" true \
+	    >/dev/null 2>&1; then
+		echo "perf record does not work here: no profile." >>"$_p"
+		return 0
+	fi
+	/usr/bin/python3 "$B/gen-stream.py" 50 >"$T/stream.xml"
+	perf record -q -e cpu-clock -F 2999 -o "$T/perf.parse" \
+	    "$TOP/xmpp-parse/xmpp-parse" "$T/stream.xml" >/dev/null 2>&1
+	rm -f "$T/stream.xml"
+	{
+		echo "xmpp-parse over a 50 MB stream, by library:"
+		echo '```'
+		perf_top "$T/perf.parse" dso 6
+		echo '```'
+		echo "and by function (expat's own are unnamed: no debug symbols):"
+		echo '```'
+		perf_top "$T/perf.parse" dso,symbol 15
+		echo '```'
+	} >>"$_p"
+
+	bench_prosody 0 || return 1
+	spawn env LOAD_PASSWORD="$LOAD_PW" "$B/xmpp-load" -n "$PROFILE_N" \
+	    -w "$WINDOW" -b "$BODY" -t bot@localhost 127.0.0.1 "$C2S_PORT" \
+	    load localhost >"$T/load.out" 2>>"$T/load.err"
+	_lpid=$spawned
+	wait_file_grep "$T/load.out" '^ready' 20 || return 1
+	bot_cmd echobot plain
+	spawn env TMPDIR="$T/tmp" $BOT 2>>"$T/bot-prof.err" </dev/null
+	_bpid=$spawned
+	wait_file_grep "$T/load.out" '^online' 60 || return 1
+	sleep 0.5
+	_pids=$(sample "$_bpid" | tr ';' '\n' | cut -d , -f 1 | paste -s -d , -)
+	spawn perf record -q -e cpu-clock -F 2999 -o "$T/perf.bot" \
+	    -p "$_pids" >/dev/null 2>&1
+	_ppid=$spawned
+	sleep 1		# perf attaching
+	kill -USR1 "$_lpid"
+	ended "$_lpid" 300 >/dev/null
+	kill -INT "$_ppid"
+	wait_gone "$_ppid" 20
+	stop "$_ppid"
+	stop "$_bpid"
+	prosody_stop
+	{
+		echo
+		echo "Our pipeline (plain) echoing $PROFILE_N messages, by process and library:"
+		echo '```'
+		perf_top "$T/perf.bot" comm,dso 12
+		echo '```'
+		echo "and by function:"
+		echo '```'
+		perf_top "$T/perf.bot" comm,symbol 25
+		echo '```'
+	} >>"$_p"
+}
+
 main() {
 	build || { say "cannot build the bench programs"; exit 1; }
 	: >"$DATA"
 	meta
 	bench_parse
 	bench_echo
+	bench_profile || say "profiling failed"
 	cp "$DATA" "$B/results.dat"
 	/usr/bin/python3 "$B/stats.py" report "$DATA" "$B/RESULTS.md"
+	if [ -s "$T/profile" ]; then
+		printf '## Profile\n\n' >>"$B/RESULTS.md"
+		cat "$T/profile" >>"$B/RESULTS.md"
+		printf '## Profile\n\n'
+		cat "$T/profile"
+	fi
 }
 
 main

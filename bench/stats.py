@@ -258,6 +258,14 @@ def cmd_report(argv):
             if k in m:
                 w("- %s: %s" % (k, m[k].replace("_", " ").replace("~", "_")))
         w("")
+    er = [r for r in rows if r.get("fig") == "echo"]
+    busy = [r for r in er if int(r.get("others", 0)) > 0]
+    la = [float(r["loadavg"]) for r in er if "loadavg" in r]
+    if er and la:
+        w("- concurrent load: other helpers' tests or builds were running "
+          "at the start of %d of the %d echo runs; 1-minute load average "
+          "at run starts %.2f-%.2f (2 cores)\n" % (
+              len(busy), len(er), min(la), max(la)))
     pr = [r for r in rows if r.get("fig") == "parse"]
     speeds = parse_table(pr, w) if pr else {}
     res = {}

@@ -55,7 +55,8 @@ def iq():
     if rnd.random() < 0.5:
         items = "".join(
             "<item jid='user%d@localhost' subscription='both' name='%s'>"
-            "<group>Friends</group></item>" % (i, text(10).replace("'", "&apos;"))
+            "<group>Friends</group></item>"
+            % (i, text(10).replace("'", "&apos;"))
             for i in range(rnd.randrange(1, 20)))
         return ("<iq type='result' id='r%d' to='bot@localhost/echobot'>"
                 "<query xmlns='jabber:iq:roster' ver='%d'>%s</query></iq>"

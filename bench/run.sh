@@ -24,37 +24,46 @@ CFLAGS=${CFLAGS:--O2 -g -Wall -Wextra}
 
 say() { echo "bench: $*" >&2; }
 
+# The libstrophe baseline is left out, with a word, when its library is
+# missing.
+BOTS="self echobot strophe slixmpp"
 build() {
 	$CC $CFLAGS -o "$B/expat-bare" "$B/expat-bare.c" \
 	    $(pkg-config --cflags --libs expat) &&
 	$CC $CFLAGS -o "$B/xmpp-load" "$B/xmpp-load.c" \
-	    $(pkg-config --cflags --libs expat) &&
-	$CC $CFLAGS -o "$B/strophe-echo" "$B/strophe-echo.c" \
-	    $(pkg-config --cflags --libs libstrophe)
+	    $(pkg-config --cflags --libs expat) || return 1
+	if pkg-config --exists libstrophe; then
+		$CC $CFLAGS -o "$B/strophe-echo" "$B/strophe-echo.c" \
+		    $(pkg-config --cflags --libs libstrophe) || return 1
+	else
+		say "no libstrophe (apt-get install libstrophe-dev):" \
+		    "its baseline is skipped"
+		BOTS="self echobot slixmpp"
+	fi
 }
 
 ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo none; }
 
+# meta: the machine, the versions and the run's parameters, as
+# "key: value" lines for the report
 meta() {
-	_cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
-	_gcc=$(gcc -dumpfullversion 2>/dev/null)
 	{
-		printf 'fig=meta date=%s' "$(date -u +%Y-%m-%dT%H:%MZ)"
-		printf ' machine=%s' "$(uname -srm | tr ' ' _)"
-		printf ' cpu=%s nproc=%s' "$(echo "$_cpu" | tr ' ' _)" "$(nproc)"
-		printf ' versions=prosody~%s,_stunnel4~%s,_expat~%s,_libstrophe~%s,_slixmpp~%s,_gcc~%s' \
-		    "$(ver prosody)" "$(ver stunnel4)" "$(ver libexpat1)" \
-		    "$(ver libstrophe0)" "$(ver python3-slixmpp)" "$_gcc"
-		printf ' load=%s_messages,_window_%s,_%s-byte_bodies,_%s_runs_each,_loadavg_at_start_%s' \
-		    "$N" "$WINDOW" "$BODY" "$REPS" \
-		    "$(cut -d ' ' -f 1-3 /proc/loadavg | tr ' ' /)"
+		echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo "machine: $(uname -srm), $(nproc) CPUs:" \
+		    "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+		echo "versions: prosody $(ver prosody), stunnel4 $(ver stunnel4)," \
+		    "expat $(ver libexpat1), libstrophe $(ver libstrophe0)," \
+		    "slixmpp $(ver python3-slixmpp), gcc $(gcc -dumpfullversion)"
+		echo "load: $N messages of $BODY-byte bodies, $WINDOW in flight;" \
+		    "$REPS runs of everything"
 		if [ "${BENCH_NAGLE:-0}" = 1 ]; then
-			printf ' prosody_config=tests/lib.sh_with_log_level_warn,_Nagle_on_(default)'
+			_n="Nagle on (Prosody's default)"
 		else
-			printf ' prosody_config=tests/lib.sh_with_log_level_warn,_network~settings_=_{_nagle_=_false_}'
+			_n="network_settings = { nagle = false }"
 		fi
-		printf '\n'
-	} >>"$DATA"
+		echo "prosody: tests/lib.sh's, with log level warn, $_n"
+		echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+	} >"$T/meta"
 }
 
 # Figure 1: the same bytes through expat alone and through xmpp-parse.
@@ -114,6 +123,7 @@ bot_cmd() {
 	if [ "$2" = tls ]; then
 		_m=starttls _c="-C $CA_FILE"
 	fi
+	_a="$_c 127.0.0.1 $C2S_PORT bot@localhost $T/bot.pass"
 	case $1 in
 	echobot)
 		if [ "$2" = tls ]; then
@@ -123,9 +133,9 @@ bot_cmd() {
 		fi
 		BOT="$* -s 127.0.0.1:$C2S_PORT -p $T/bot.pass bot@localhost" ;;
 	strophe)
-		BOT="$B/strophe-echo -t $_m $_c 127.0.0.1 $C2S_PORT bot@localhost $T/bot.pass" ;;
+		BOT="$B/strophe-echo -t $_m $_a" ;;
 	slixmpp)
-		BOT="/usr/bin/python3 $B/slixmpp-echo.py -t $_m $_c 127.0.0.1 $C2S_PORT bot@localhost $T/bot.pass" ;;
+		BOT="/usr/bin/python3 $B/slixmpp-echo.py -t $_m $_a" ;;
 	esac
 }
 
@@ -192,7 +202,7 @@ bench_echo() {
 		_i=0
 		while [ $_i -lt "$REPS" ]; do
 			_i=$((_i + 1))
-			for _bot in self echobot strophe slixmpp; do
+			for _bot in $BOTS; do
 				echo_run $_bot "$_mode" $_i
 			done
 		done
@@ -260,7 +270,8 @@ bench_profile() {
 	prosody_stop
 	{
 		echo
-		echo "Our pipeline (plain) echoing $PROFILE_N messages, by process and library:"
+		echo "Our pipeline (plain) echoing $PROFILE_N messages," \
+		    "by process and library:"
 		echo '```'
 		perf_top "$T/perf.bot" comm,dso 12
 		echo '```'
@@ -278,8 +289,11 @@ main() {
 	bench_parse
 	bench_echo
 	bench_profile || say "profiling failed"
+	echo "load average after: $(cut -d ' ' -f 1-3 /proc/loadavg)" \
+	    >>"$T/meta"
 	cp "$DATA" "$B/results.dat"
-	/usr/bin/python3 "$B/stats.py" report "$DATA" "$B/RESULTS.md"
+	cp "$T/meta" "$B/results.meta"
+	/usr/bin/python3 "$B/stats.py" report "$DATA" "$T/meta" "$B/RESULTS.md"
 	if [ -s "$T/profile" ]; then
 		printf '## Profile\n\n' >>"$B/RESULTS.md"
 		cat "$T/profile" >>"$B/RESULTS.md"

@@ -6,8 +6,9 @@
 #   stats.py sample PGID [PID ...]  every live process in process group
 #                                   PGID, and each PID:
 #                                   "pid,comm,cpu_ns,hwm_kb,pss_kb;"...
-#   stats.py report DATA OUT        the tables from run.sh's DATA lines,
-#                                   in Markdown, to OUT and stdout
+#   stats.py report DATA META OUT   the tables from run.sh's DATA lines
+#                                   and META lines, in Markdown, to OUT
+#                                   and stdout
 import os
 import re
 import statistics
@@ -128,7 +129,7 @@ def echo_row(r, server_pid):
     busy = parse_sample(r.get("busy", ""))
     n = max(int(r["echoed"]), 1)
     out = {k: float(r[k]) for k in ("rate", "p50_ms", "p99_ms")}
-    out["lost"] = int(r["lost"])
+    out["lost"] = int(r["lost"]) + int(r.get("bad", 0))
     if "online" in r and "launch" in r:
         out["login_ms"] = (float(r["online"]) - float(r["launch"])) * 1e3
     for k in ("cpu_all", "cpu_stages", "cpu_server", "pss_all"):
@@ -247,25 +248,22 @@ def echo_tables(er, mode, w):
 
 def cmd_report(argv):
     rows = load_data(argv[0])
-    meta = [r for r in rows if r.get("fig") == "meta"]
     out = []
     w = out.append
     w("# echobot benchmarks\n")
-    if meta:
-        m = meta[-1]
-        for k in ("date", "machine", "cpu", "nproc", "versions", "load",
-                  "prosody_config", "others"):
-            if k in m:
-                w("- %s: %s" % (k, m[k].replace("_", " ").replace("~", "_")))
-        w("")
+    w("`make bench` on this machine (bench/README.md says what each "
+      "figure is).\n")
+    for line in open(argv[1]):
+        w("- " + line.rstrip("\n"))
     er = [r for r in rows if r.get("fig") == "echo"]
     busy = [r for r in er if int(r.get("others", 0)) > 0]
     la = [float(r["loadavg"]) for r in er if "loadavg" in r]
     if er and la:
-        w("- concurrent load: other helpers' tests or builds were running "
-          "at the start of %d of the %d echo runs; 1-minute load average "
-          "at run starts %.2f-%.2f (2 cores)\n" % (
+        w("- concurrent load: other people's tests, fuzzers or builds were "
+          "running at the start of %d of the %d echo runs; 1-minute load "
+          "average at their starts %.2f-%.2f" % (
               len(busy), len(er), min(la), max(la)))
+    w("")
     pr = [r for r in rows if r.get("fig") == "parse"]
     speeds = parse_table(pr, w) if pr else {}
     res = {}
@@ -294,7 +292,7 @@ def cmd_report(argv):
                                     "met" if us <= them else "NOT met"))
     w("")
     text = "\n".join(out) + "\n"
-    with open(argv[1], "w") as f:
+    with open(argv[2], "w") as f:
         f.write(text)
     sys.stdout.write(text)
 

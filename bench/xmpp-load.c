@@ -36,6 +36,7 @@
 #define NS_STREAM	"http://etherx.jabber.org/streams"
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define MAXTEXT		65536
+#define PAD		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ."
 
 enum state { S_FEATURES, S_AUTH, S_FEATURES2, S_BIND, S_WAITBOT, S_LOAD };
 
@@ -54,7 +55,7 @@ struct load {
 	/* the run */
 	const char	*user, *domain, *pass, *target;
 	char		 me[512], bot[512];
-	long		 n, window, bodysize, sent, recvd, dups;
+	long		 n, window, bodysize, sent, recvd, dups, bad;
 	double		*tsend, *lat;
 	double		 t0, tlast, online;
 	char		*out;
@@ -119,7 +120,8 @@ header(struct load *l)
 static void
 b64(char *dst, const unsigned char *src, size_t n)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t	 i;
 
 	for (i = 0; i + 2 < n; i += 3) {
@@ -172,8 +174,8 @@ send_one(struct load *l)
 		errx(1, "target too long");
 	put(l, s, (size_t)n);
 	for (n = 0; n < l->bodysize; n += 64)
-		put(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .",
-		    (size_t)(l->bodysize - n < 64 ? l->bodysize - n : 64));
+		put(l, PAD, (size_t)(l->bodysize - n < 64 ?
+		    l->bodysize - n : 64));
 	puts_(l, "</body></message>");
 	l->tsend[seq] = now(CLOCK_MONOTONIC);
 }
@@ -201,6 +203,11 @@ on_echo(struct load *l)
 	seq = strtol(l->text, &end, 10);
 	if (end == l->text || seq < 0 || seq >= l->sent)
 		return;
+	/* the body came back whole: "SEQ " and the padding */
+	if (*end != ' ' || strlen(end + 1) != (size_t)l->bodysize) {
+		l->bad++;
+		return;
+	}
 	if (l->lat[seq] >= 0) {
 		l->dups++;
 		return;
@@ -540,9 +547,9 @@ main(int argc, char *argv[])
 	p99 = m ? l.lat[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1] : -1;
 	max = m ? l.lat[m - 1] : -1;
 	secs = l.recvd > 0 ? l.tlast - l.t0 : 0;
-	printf("sent=%ld echoed=%ld lost=%ld dups=%ld secs=%.4f rate=%.1f "
-	    "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", l.sent, l.recvd,
-	    l.n - l.recvd, l.dups, secs, secs > 0 ? l.recvd / secs : 0,
+	printf("sent=%ld echoed=%ld lost=%ld dups=%ld bad=%ld secs=%.4f "
+	    "rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", l.sent,
+	    l.recvd, l.n - l.recvd, l.dups, l.bad, secs, secs > 0 ? l.recvd / secs : 0,
 	    p50 * 1e3, p99 * 1e3, max * 1e3);
 	close(l.fd);
 	return l.recvd == l.n ? 0 : 2;

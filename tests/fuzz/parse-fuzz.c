@@ -1,0 +1,311 @@
+/*
+ * parse-fuzz - libFuzzer harness for the stream parser of xmpp-parse
+ *
+ * xmpp-parse.c is compiled in (its main() renamed), so its static
+ * functions run without a fork: the input is fed through feed() once
+ * whole and once in chunks whose sizes come from the input, as read(2)
+ * could return them, then at_eof() as run() does.  Checked each time:
+ * the exit status is 0, 2 or 3; every output line decodes with
+ * record_decode() and rec_write() gives it back byte for byte; records
+ * come in a possible order (a #error last, with status 2 or 3 and an
+ * offset inside the input); the XML that xml_node() makes of each
+ * record parses again.  Both runs must give the same output and status
+ * when no size limit is near, as where read(2) splits the input must
+ * not matter.
+ */
+#define _GNU_SOURCE	/* memfd_create */
+#include <sys/mman.h>
+
+#include <err.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The parser's diagnostics would drown libFuzzer's own. */
+void	fuzz_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+#define warnx	fuzz_warnx
+#define main	xmpp_parse_main
+#include "../../xmpp-parse/xmpp-parse.c"
+#undef main
+#undef warnx
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+void
+fuzz_warnx(const char *fmt, ...)
+{
+	char	 msg[256];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+}
+
+static int	 outfd;		/* stdout: a memfd */
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if ((outfd = memfd_create("parse-fuzz-out", 0)) == -1)
+		err(1, "memfd_create");
+	if (dup2(outfd, STDOUT_FILENO) == -1)
+		err(1, "dup2");
+	return 0;
+}
+
+/* A small deterministic generator for the chunk sizes. */
+static uint32_t
+next(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* Feeds data as run() would, chunk sizes drawn from seed (0: whole);
+ * the output goes to out. */
+static int
+parse(const uint8_t *data, size_t size, uint32_t seed, int maxdepth,
+    long long maxsize, struct buf *out)
+{
+	struct parse	 p = { 0 };
+	long long	 off = 0;
+	size_t		 n, max;
+	char		*chunk;
+	char		 tmp[4096];
+	off_t		 pos;
+	ssize_t		 r;
+	int		 status = -1;
+
+	if (ftruncate(outfd, 0) == -1 || lseek(outfd, 0, SEEK_SET) == -1)
+		err(1, "memfd");
+	p.maxsize = maxsize;
+	p.maxdepth = maxdepth;
+	if ((p.xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
+		errx(1, "XML_ParserCreateNS failed");
+	setup(&p);
+	/* Mostly small chunks: they split tokens, characters and restarts. */
+	max = seed % 4 == 0 ? 1 : seed % 4 == 1 ? 7 : seed % 4 == 2 ? 64 : 4096;
+	while ((size_t)off < size) {
+		n = seed == 0 ? size : 1 + next(&seed) % max;
+		if (n > size - (size_t)off)
+			n = size - (size_t)off;
+		/* An exact copy, so that ASan sees any read past it. */
+		if ((chunk = malloc(n)) == NULL)
+			err(1, "malloc");
+		memcpy(chunk, data + off, n);
+		feed(&p, chunk, n, off);
+		free(chunk);
+		off += (long long)n;
+		if (p.state == S_ERROR) {
+			status = give_up(&p, 2);
+			break;
+		}
+		flush(&p);
+	}
+	if (status == -1)
+		status = at_eof(&p, off);
+	XML_ParserFree(p.xp);
+	rec_free(&p.rec);
+	buf_free(&p.out);
+	buf_free(&p.ns);
+	buf_free(&p.attrns);
+
+	buf_reset(out);
+	for (pos = 0; (r = pread(outfd, tmp, sizeof(tmp), pos)) > 0; pos += r)
+		buf_add(out, tmp, (size_t)r);
+	if (r == -1)
+		err(1, "pread");
+	buf_str(out);
+	return status;
+}
+
+/* The XML written from a record must parse as it stands. */
+static void
+check_xml(const struct record *rec, const char *line)
+{
+	static struct buf	 x;
+	XML_Parser		 xp;
+
+	/* The stream events have no XML of their own. */
+	if (strcmp(rec->kind, KIND_OPEN) == 0 ||
+	    strcmp(rec->kind, KIND_CLOSE) == 0 ||
+	    strcmp(rec->kind, KIND_ERROR) == 0)
+		return;
+	buf_reset(&x);
+	xml_node(&x, rec->root, NULL);
+	if ((xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
+		errx(1, "XML_ParserCreateNS failed");
+	if (XML_Parse(xp, x.p, (int)x.len, 1) != XML_STATUS_OK) {
+		fprintf(stderr, "record: %s\nxml: %.*s\n", line, (int)x.len,
+		    x.p);
+		errx(1, "xml_node wrote XML that does not parse: %s",
+		    XML_ErrorString(XML_GetErrorCode(xp)));
+	}
+	XML_ParserFree(xp);
+}
+
+static int
+restarts(const struct record *rec)
+{
+	const char	*ns = rec->root->ns;
+
+	if (ns == NULL)
+		return 0;
+	return (strcmp(rec->kind, "success") == 0 && strcmp(ns, NS_SASL) == 0) ||
+	    (strcmp(rec->kind, "proceed") == 0 && strcmp(ns, NS_TLS) == 0);
+}
+
+/* Every line decodes, writes back identically, and comes in order. */
+static void
+check_output(const struct buf *out, int status, size_t size)
+{
+	struct recw	 w = { 0 };
+	struct record	 rec;
+	const char	*line, *nl, *errstr, *off, *end = out->p + out->len;
+	enum { HEADER, STREAM, END, ERROR } st = HEADER;
+	long long	 o;
+
+	if (status != 0 && status != 2 && status != 3)
+		errx(1, "exit status %d", status);
+	if (out->len > 0 && end[-1] != '\n')
+		errx(1, "output does not end with a newline");
+	for (line = out->p; line < end; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (record_decode(line, (size_t)(nl + 1 - line), &rec,
+		    &errstr) == -1)
+			errx(1, "record does not decode (%s): %.*s", errstr,
+			    (int)(nl - line), line);
+		rec_write(&w, &rec);
+		if (w.out.len != (size_t)(nl + 1 - line) ||
+		    memcmp(w.out.p, line, w.out.len) != 0)
+			errx(1, "record written back differs: %.*s",
+			    (int)(nl - line), line);
+		if (st == ERROR)
+			errx(1, "record after #error: %s", rec.kind);
+		if (strcmp(rec.kind, KIND_ERROR) == 0) {
+			if ((off = xnode_attr(rec.root, "offset")) == NULL ||
+			    (o = strtoll(off, NULL, 10)) < 0 ||
+			    o > (long long)size)
+				errx(1, "#error offset %s outside the input",
+				    off ? off : "missing");
+			st = ERROR;
+		} else if (strcmp(rec.kind, KIND_OPEN) == 0) {
+			if (st != HEADER)
+				errx(1, "stream header out of place");
+			st = STREAM;
+		} else if (st != STREAM)
+			errx(1, "%s out of place", rec.kind);
+		else if (strcmp(rec.kind, KIND_CLOSE) == 0)
+			st = END;
+		else if (restarts(&rec))
+			st = HEADER;	/* a new stream follows */
+		check_xml(&rec, line);
+		record_free(&rec);
+	}
+	rec_free(&w);
+	if ((status == 0) != (st != ERROR))
+		errx(1, "exit status %d but %s #error record", status,
+		    st == ERROR ? "a" : "no");
+	if (status == 0 && size > 0 && st != END && st != HEADER)
+		errx(1, "exit status 0 inside a stream");
+}
+
+#ifdef SKIP_KNOWN
+/* The offset and the message of the #error record ending out, if any;
+ * *rest is the length of the output before it. */
+static const char *
+last_error(const struct buf *out, long long *off, size_t *rest)
+{
+	const char	*e, *msg;
+	char		*end;
+
+	if (out->len == 0)
+		return NULL;
+	for (e = out->p + out->len - 1; e > out->p && e[-1] != '\n'; e--)
+		;
+	if (strncmp(e, "#error\t@offset=", 15) != 0)
+		return NULL;
+	*off = strtoll(e + 15, &end, 10);
+	if (strncmp(end, "\t-", 2) != 0)
+		return NULL;
+	msg = end + 2;
+	*rest = (size_t)(e - out->p);
+	return msg;
+}
+#endif
+
+/* Whether two runs on the same input, split differently, agree. */
+static int
+agree(const uint8_t *data, size_t size, const struct buf *a, int sa,
+    const struct buf *b, int sb)
+{
+#ifdef SKIP_KNOWN
+	const char	*ma, *mb;
+	long long	 oa, ob;
+	size_t		 ra, rb;
+#endif
+
+	if (sa == sb && a->len == b->len && memcmp(a->p, b->p, a->len) == 0)
+		return 1;
+#ifdef SKIP_KNOWN
+	/*
+	 * Issues reported to the lead, skipped until they are fixed:
+	 * 1. Expat 2.5 handles a NUL byte differently when a read ends next
+	 *    to it: "\r\0" whole is "no element found" (exit 3), byte by
+	 *    byte "invalid token" at offset 1 (exit 2); "\xb7\0<stream"
+	 *    whole is "syntax error", byte by byte "invalid token".
+	 * 2. on_text() puts "text between top-level elements" at the start
+	 *    of expat's character data, which begins earlier when no read(2)
+	 *    split the white space in front of the text.
+	 */
+	if (memchr(data, '\0', size) != NULL)
+		return 1;
+	if (sa == sb && (ma = last_error(a, &oa, &ra)) != NULL &&
+	    (mb = last_error(b, &ob, &rb)) != NULL && ra == rb &&
+	    memcmp(a->p, b->p, ra) == 0 && strcmp(ma, mb) == 0 &&
+	    strcmp(ma, "text between top-level elements\n") == 0)
+		return 1;
+#else
+	(void)data;
+	(void)size;
+#endif
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct buf	 whole, split;
+	uint32_t		 seed = 1;
+	long long		 maxsize = MAXSTANZA;
+	int			 maxdepth = MAXDEPTH, s1, s2;
+	size_t			 i;
+
+	/* The split and the limits come from the input. */
+	for (i = 0; i < size; i++)
+		seed = seed * 31 + data[i];
+	if (seed == 0)
+		seed = 1;
+	if (size > 0 && data[size - 1] % 8 == 0) {
+		maxsize = 1 + (seed >> 8) % 512;
+		maxdepth = 1 + (int)((seed >> 20) % 8);
+	}
+	s1 = parse(data, size, 0, maxdepth, maxsize, &whole);
+	check_output(&whole, s1, size);
+	s2 = parse(data, size, seed, maxdepth, maxsize, &split);
+	check_output(&split, s2, size);
+	if (maxsize > (long long)size && !agree(data, size, &whole, s1, &split, s2)) {
+		fprintf(stderr, "whole (%d):\n%ssplit (%d, seed %u):\n%s",
+		    s1, whole.p, s2, seed, split.p);
+		errx(1, "the output depends on where reads split the input");
+	}
+	return 0;
+}

@@ -231,18 +231,23 @@ def echo_tables(er, mode, w):
             g("busy_all", 2), g("busy_nosh", 2), g("busy_stages", 2),
             g("pss_all", 2)))
     w("")
-    rs = [r for r in er if r["bot"] == "echobot"]
-    if rs:
-        r = rs[-1]
+    per = {}
+    for r in (r for r in er if r["bot"] == "echobot"):
         idle, busy = parse_sample(r["idle"]), parse_sample(r["busy"])
         n = max(int(r["echoed"]), 1)
-        w("Our processes, last %s run: " % mode + "; ".join(
-            "%s %.2f us/msg, peak %.2f MiB, PSS %.2f MiB" % (
-                c, (ns - idle.get(p, (c, 0))[1]) / 1e3 / n,
-                h / 1024, pss / 1024)
-            for p, (c, ns, h, pss) in sorted(busy.items(),
-                                             key=lambda x: x[1][0])
-            if p != r.get("server_pid")) + ".\n")
+        for p, (c, ns, h, pss) in busy.items():
+            if p == r.get("server_pid"):
+                continue
+            d = per.setdefault(c, {"cpu": [], "hwm": [], "pss": []})
+            d["cpu"].append((ns - idle.get(p, (c, 0))[1]) / 1e3 / n)
+            d["hwm"].append(h / 1024)
+            d["pss"].append(pss / 1024)
+    if per:
+        w("Our processes one by one (medians): " + "; ".join(
+            "%s %.2f us/msg, peak RSS %.2f MiB, PSS %.2f MiB" % (
+                c, statistics.median(d["cpu"]), statistics.median(d["hwm"]),
+                statistics.median(d["pss"]))
+            for c, d in sorted(per.items())) + ".\n")
     return res
 
 

@@ -42,7 +42,9 @@ is() {
 
 # Processes: spawn CMD [ARG ...] runs CMD in the background in its own
 # process group (setsid execs in place, so $! is the group id) and
-# records it; the redirections of the call apply to CMD.
+# records it; the redirections of the call apply to CMD.  They are made
+# by the calling shell, before the fork: a fifo there blocks the caller
+# until its other end opens (spawn sh -c 'exec CMD <fifo' instead).
 spawn() {
 	setsid "$@" &
 	spawned=$!

@@ -7,6 +7,8 @@
 # Everything written goes under $FUZZDIR (default: a new temp dir), never
 # into the repository.  Exits 1 when a harness found a crash, a leak or a
 # broken invariant, naming the reproducer; 2 when a build failed.
+# The harnesses skip the issues listed in regress/TODO (-DSKIP_KNOWN)
+# unless FUZZSTRICT=1.
 
 secs=${1:-60}
 case $secs in ''|*[!0-9]*) echo "usage: run.sh [seconds]" >&2; exit 2;; esac
@@ -23,6 +25,7 @@ FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVERSION=\"fuzz\"
 LIBS=$(pkg-config --libs expat libbsd-overlay)
 COMMON="common/buf.c common/record.c common/xml.c common/sandbox.c"
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+[ "${FUZZSTRICT:-0}" = 1 ] || SAN="$SAN -DSKIP_KNOWN"
 found=0
 
 if ! command -v "$CLANG" >/dev/null ||

@@ -18,8 +18,8 @@ usage() {
 say() { echo "echobot.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-cafile= mechs= tries=0 passfile= resource= server= mode=starttls
-plain= verbose=
+cafile='' mechs='' tries=0 passfile='' resource='' server='' mode=starttls
+plain='' verbose=''
 while getopts C:hm:n:Pp:r:s:t:v opt; do
 	case $opt in
 	C) cafile=$OPTARG ;;
@@ -93,7 +93,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
-cpid= ppid= epid= spid= wpid=
+cpid='' ppid='' epid='' spid='' wpid=''
 
 # watchdog SECS SIG PID...: send SIG to the PIDs in SECS seconds unless
 # stopped first.  It runs in its own process group, so that stopping it

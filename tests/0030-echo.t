@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 57
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -371,7 +371,7 @@ is "$(cat "$T/eof.rc")" 5 "EOF before the close: exit 5"
 # --- options
 is "$("$BOT" -V)" "xmpp-echo $VERSION" "-V"
 "$BOT" -h >"$T/h.out" 2>&1
-is "$?:$(cat "$T/h.out")" "0:usage: xmpp-echo [-ehPvV] [-m mechanisms] \
+is "$?:$(cat "$T/h.out")" "0:usage: xmpp-echo [-ehPvVX] [-m mechanisms] \
 [-p passfile] [-r resource] jid" "-h prints the usage, exit 0"
 </dev/null "$BOT" -m SCRAM-SHA-1-PLUS bot@localhost 2>/dev/null
 is "$?" 1 "-PLUS mechanisms refused: exit 1"
@@ -393,3 +393,24 @@ setsid -w env -u XMPP_PASSWORD "$BOT" bot@localhost <"$T/in" >/dev/null \
     2>"$T/nopw.err"
 is "$?" 1 "no password and no terminal: exit 1"
 check "no password: said so" grep -q "no password" "$T/nopw.err"
+
+# --- confined once it has its password, unless -X.  The bot opens the
+# fifo itself, in its process, then meets our end of it.
+confined() {
+	rm -f "$T/hold" "$T/hold.out"
+	mkfifo "$T/hold"
+	spawn sh -c 'exec env XMPP_PASSWORD=pw "$0" "$@" bot@localhost \
+	    <"$T/hold" >"$T/hold.out" 2>/dev/null' "$BOT" "$@"
+	exec 3>"$T/hold"
+	wait_file_grep "$T/hold.out" "stream:stream" 10 &&
+	    sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$spawned/status"
+	exec 3>&-
+	wait_gone "$spawned" 10
+}
+if ldd "$BOT" | grep -q -e libasan -e libtsan; then
+	skip "seccomp filter on" "sanitizer build"
+	skip "-X: no seccomp filter" "sanitizer build"
+else
+	is "$(confined)" 2 "seccomp filter on"
+	is "$(confined -X)" 0 "-X: no seccomp filter"
+fi

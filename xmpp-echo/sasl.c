@@ -354,6 +354,33 @@ scram_free(struct scram *s)
 	explicit_bzero(s, sizeof *s);
 }
 
+int
+scram_preload(void)
+{
+	static const char *mechs[] = { "SCRAM-SHA-1", "SCRAM-SHA-256" };
+	unsigned char out[SCRAM_MAXHASH], d[SCRAM_MAXHASH];
+	unsigned int len;
+	const EVP_MD *md;
+	size_t i;
+	int rv = 0;
+
+	/* Its exit-time cleanup would need system calls a sandbox denies. */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT |
+	    OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+		md = scram_md(mechs[i]);
+		if (PKCS5_PBKDF2_HMAC("p", 1, (const unsigned char *)"s", 1,
+		    1, md, EVP_MD_get_size(md), out) != 1 ||
+		    HMAC(md, "k", 1, (const unsigned char *)"d", 1, out,
+		    &len) == NULL ||
+		    EVP_Digest("d", 1, d, &len, md, NULL) != 1)
+			rv = -1;
+	}
+	explicit_bzero(out, sizeof out);
+	return rv;
+}
+
 char *
 sasl_plain(const char *user, const char *pass, size_t *len)
 {

@@ -70,6 +70,12 @@ int	 scram_verify(struct scram *, const char *sfinal, size_t len,
 	    const char **errstr);
 /* Wipes the password and every derived key, frees. */
 void	 scram_free(struct scram *);
+/*
+ * Runs each SCRAM primitive once on dummy data, so that libcrypto loads
+ * what it loads lazily (its configuration, its providers) before the
+ * process is confined to its standard streams.  Returns 0 or -1.
+ */
+int	 scram_preload(void);
 
 /* The PLAIN message: empty authzid, NUL, user, NUL, pass.  Caller
  * wipes and frees; *len gets its length. */

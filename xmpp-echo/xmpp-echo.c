@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "sandbox.h"
 #include "sasl.h"
 
 #define JID_PART_MAX	1023	/* RFC 7622 section 3: bytes per part */
@@ -67,8 +68,8 @@ static void	 usage(FILE *, int) __attribute__((noreturn));
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: xmpp-echo [-ehPvV] [-m mechanisms] [-p passfile] "
-	    "[-r resource] jid\n");
+	fprintf(fp, "usage: xmpp-echo [-ehPvVX] [-m mechanisms] "
+	    "[-p passfile] [-r resource] jid\n");
 	exit(status);
 }
 
@@ -1014,10 +1015,10 @@ main(int argc, char *argv[])
 {
 	struct bot b = { 0 };
 	const char *passfile = NULL;
-	int ch;
+	int ch, confine = 1;
 
 	parse_mechs(&b, "SCRAM-SHA-256,SCRAM-SHA-1,PLAIN");
-	while ((ch = getopt(argc, argv, "ehm:p:Pr:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "ehm:p:Pr:vVX")) != -1) {
 		switch (ch) {
 		case 'e':
 		case 'P':
@@ -1043,6 +1044,9 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("xmpp-echo %s\n", VERSION);
 			return EX_OK;
+		case 'X':
+			confine = 0;
+			break;
 		default:
 			usage(stderr, EX_LOCAL);
 		}
@@ -1052,11 +1056,16 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage(stderr, EX_LOCAL);
 	parse_jid(&b, argv[0]);
-	b.pass = get_password(passfile);
-	snprintf(b.idprefix, sizeof b.idprefix, "%08x", arc4random());
 	/* A vanished peer is a write error with a message, not a signal. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_LOCAL, "signal");
+	b.pass = get_password(passfile);
+	snprintf(b.idprefix, sizeof b.idprefix, "%08x", arc4random());
+	/* Everything opened and loaded: from here on, stdio only. */
+	if (scram_preload() == -1)
+		errx(EX_LOCAL, "libcrypto: SCRAM primitives unavailable");
+	if (confine)
+		(void)sandbox_stdio();
 	run(&b);
 	return EX_OK;
 }

@@ -11,8 +11,7 @@
 usage() {
 	echo "usage: echobot.sh [-hPv] [-C cafile] [-m mechs] [-n tries]" \
 	    "[-p passfile] [-r resource] [-s host[:port]]" \
-	    "[-t starttls|direct|plain] jid" >&2
-	exit 1
+	    "[-t starttls|direct|plain] jid"
 }
 
 say() { echo "echobot.sh: $*" >&2; }
@@ -23,7 +22,7 @@ plain='' verbose=''
 while getopts C:hm:n:Pp:r:s:t:v opt; do
 	case $opt in
 	C) cafile=$OPTARG ;;
-	h) usage ;;
+	h) usage; exit 0 ;;
 	m) mechs=$OPTARG ;;
 	n) tries=$OPTARG ;;
 	P) plain=1 ;;
@@ -32,11 +31,11 @@ while getopts C:hm:n:Pp:r:s:t:v opt; do
 	s) server=$OPTARG ;;
 	t) mode=$OPTARG ;;
 	v) verbose=1 ;;
-	*) usage ;;
+	*) usage >&2; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || usage
+[ $# -eq 1 ] || { usage >&2; exit 1; }
 jid=$1
 
 case $jid in

@@ -22,7 +22,10 @@ must_escape(unsigned char c, enum escset set)
 		return 1;
 	if (set == ESC_TEXT)
 		return 0;
-	return c == '=' || (set == ESC_URI && c == '}');
+	if (set == ESC_URI)
+		return c == '=' || c == '}';
+	/* So that no attribute name reads back as xml:NAME or {URI}NAME. */
+	return c == '=' || c == ':' || c == '{';
 }
 
 /* Appends s escaped: no TAB, LF, CR or other control byte stays raw. */
@@ -243,7 +246,8 @@ hexval(char c)
 	return -1;
 }
 
-/* Unescapes s[0..n) into a new NUL-terminated string; NULL if malformed. */
+/* Unescapes s[0..n) into a new NUL-terminated string; NULL if malformed.
+ * Only text, whose length is kept, may hold a NUL (outlen != NULL). */
 static char *
 unescape(const char *s, size_t n, size_t *outlen)
 {
@@ -269,7 +273,9 @@ unescape(const char *s, size_t n, size_t *outlen)
 			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
 			    (lo = hexval(s[i + 2])) < 0)
 				goto bad;
-			*o++ = (char)(hi << 4 | lo);
+			if ((*o++ = (char)(hi << 4 | lo)) == '\0' &&
+			    outlen == NULL)
+				goto bad;
 			i += 2;
 			break;
 		default:
@@ -360,16 +366,19 @@ static const char *
 item_xmlns(struct decoder *d, const char *s, size_t n)
 {
 	struct xnode	*e = cur(d);
-	size_t		 len;
 	char		*uri;
 
 	if (e->child != NULL || e->nattrs > 0 || d->nsset[d->depth])
 		return "xmlns item out of place";
-	if ((uri = unescape(s, n, &len)) == NULL)
+	if ((uri = unescape(s, n, NULL)) == NULL)
 		return "bad escape in xmlns";
+	if (strcmp(uri, NS_XMLNS) == 0) {
+		free(uri);
+		return "the xmlns namespace is reserved";
+	}
 	free(e->ns);
 	e->ns = uri;
-	if (len == 0) {
+	if (*uri == '\0') {
 		free(uri);
 		e->ns = NULL;
 	}
@@ -392,6 +401,10 @@ item_attr(struct decoder *d, const char *s, size_t n)
 			return "unterminated {namespace}";
 		if ((ns = unescape(s + 1, (size_t)(rb - s - 1), NULL)) == NULL)
 			return "bad escape in attribute namespace";
+		if (*ns == '\0' || strcmp(ns, NS_XMLNS) == 0) {
+			free(ns);
+			return "bad attribute namespace";
+		}
 		name = rb + 1;
 	} else if (n > 4 && memcmp(s, "xml:", 4) == 0) {
 		if ((ns = strdup(NS_XML)) == NULL)

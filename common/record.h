@@ -13,6 +13,7 @@
 #define NS_STREAM	"http://etherx.jabber.org/streams"
 #define NS_CLIENT	"jabber:client"
 #define NS_XML		"http://www.w3.org/XML/1998/namespace"
+#define NS_XMLNS	"http://www.w3.org/2000/xmlns/"	/* declarations only */
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"

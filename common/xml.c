@@ -80,17 +80,26 @@ xml_attrs(struct buf *b, const struct xnode *n)
 	}
 }
 
+/*
+ * The XML namespace is bound to the prefix xml and to no other name
+ * (Namespaces in XML, section 3), so its elements are written xml:NAME.
+ */
 void
 xml_node(struct buf *b, const struct xnode *n, const char *parent_ns)
 {
 	const struct xnode	*c;
+	const char		*prefix = "", *scope = n->ns;
 
 	if (n->name == NULL) {
 		xml_escape(b, n->text, n->textlen);
 		return;
 	}
-	buf_printf(b, "<%s", n->name);
-	if (!same_ns(n->ns, parent_ns)) {
+	if (n->ns != NULL && strcmp(n->ns, NS_XML) == 0) {
+		prefix = "xml:";
+		scope = parent_ns;
+	}
+	buf_printf(b, "<%s%s", prefix, n->name);
+	if (!same_ns(scope, parent_ns)) {
 		buf_adds(b, " xmlns='");
 		if (n->ns != NULL)
 			xml_escapes(b, n->ns);
@@ -103,6 +112,6 @@ xml_node(struct buf *b, const struct xnode *n, const char *parent_ns)
 	}
 	buf_addc(b, '>');
 	for (c = n->child; c != NULL; c = c->next)
-		xml_node(b, c, n->ns);
-	buf_printf(b, "</%s>", n->name);
+		xml_node(b, c, scope);
+	buf_printf(b, "</%s%s>", prefix, n->name);
 }

@@ -183,6 +183,39 @@ test_roundtrip(void)
 }
 
 static void
+test_edges(void)
+{
+	struct recw	 w = { 0 };
+	struct buf	 xml = { 0 };
+	struct record	 rec;
+	const char	*errstr, *line;
+
+	rec_begin(&w, "x", NULL);
+	rec_attr(&w, NULL, "xml:lang", "v");
+	rec_attr(&w, NULL, "{a}b", "v");
+	rec_finish(&w);
+	is(buf_str(&w.out), "x\t@xml\\x3alang=v\t@\\x7ba}b=v\n",
+	    "attribute names cannot pose as xml: or {URI} names");
+	ok(record_decode(w.out.p, w.out.len, &rec, &errstr) == 0 &&
+	    rec.root->attrs[0].ns == NULL &&
+	    strcmp(rec.root->attrs[0].name, "xml:lang") == 0 &&
+	    rec.root->attrs[1].ns == NULL, "and they read back without namespace");
+	record_free(&rec);
+
+	line = "message\t-a\\x00b";
+	ok(record_decode(line, strlen(line), &rec, &errstr) == 0 &&
+	    rec.root->child->textlen == 3, "text may hold a NUL, kept by length");
+	record_free(&rec);
+
+	line = "x\txmlns=urn:a\t(y\txmlns=" NS_XML "\t(z\txmlns=urn:a\t)\t)";
+	ok(roundtrip(line, &xml, &w) == 0, "decode an element of the XML namespace");
+	is(xml.p, "<x xmlns='urn:a'><xml:y><z/></xml:y></x>",
+	    "it is written with the xml prefix, never as a default namespace");
+	rec_free(&w);
+	buf_free(&xml);
+}
+
+static void
 test_reject(void)
 {
 	static const char *bad[] = {
@@ -191,7 +224,10 @@ test_reject(void)
 		"message\t-a\rb", "message\t-\x7f", "message\t(a\t-t\t@b=c\t)",
 		"message\t@x=1\txmlns=urn:a", "message\txmlns=a\txmlns=b",
 		"message\t@=v", "message\t@novalue", "message\t@{urn:x=v",
-		"message\t(", "message\t",
+		"message\t(", "message\t", "\\x00", "message\t(\\x00",
+		"message\t@a=\\x00", "message\txmlns=\\x00",
+		"message\txmlns=" NS_XMLNS, "message\t@{" NS_XMLNS "}a=b",
+		"message\t@{}a=b",
 	};
 	struct record	 rec;
 	struct buf	 deep = { 0 };
@@ -224,6 +260,7 @@ main(void)
 	test_forgery();
 	test_read();
 	test_roundtrip();
+	test_edges();
 	test_reject();
 	printf("1..%d\n", ntest);
 	return nfail != 0;

@@ -137,6 +137,11 @@ carried(const struct xnode *n)
 	/* Reported: xml_node() writes xmlns='NS_XML' for these. */
 	if (n->ns != NULL && strcmp(n->ns, NS_XML) == 0)
 		return 0;
+	/* Reported: an attribute xmlns reads back as a declaration. */
+	for (i = 0; i < n->nattrs; i++)
+		if (n->attrs[i].ns == NULL &&
+		    strcmp(n->attrs[i].name, "xmlns") == 0)
+			return 0;
 #endif
 	for (i = 0; i < n->nattrs; i++) {
 		a = &n->attrs[i];

@@ -53,7 +53,7 @@ libfuzz() {
 		fi
 	done
 	(cd "$W/$_n" && "$W/bin/$_n-fuzz" -max_total_time="$secs" \
-	    -max_len=16384 -timeout=10 -print_final_stats=1 \
+	    -max_len=16384 -timeout=10 -print_final_stats=1 -dict="$F/$_n.dict" \
 	    -artifact_prefix="$W/$_n/crashes/" corpus >fuzz.log 2>&1)
 	_st=$?
 	grep -E '^(stat::|#[0-9]+[[:space:]]+DONE)' "$W/$_n/fuzz.log" | sed "s/^/$_n: /"
@@ -83,7 +83,7 @@ then
 	find "$F/corpus/parse" -type f -size -8k -exec cp {} "$W/afl/in/" \;
 	AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 	    AFL_NO_UI=1 AFL_NO_AFFINITY=1 \
-	    afl-fuzz -i "$W/afl/in" -o "$W/afl/out" -V "$secs" \
+	    afl-fuzz -i "$W/afl/in" -o "$W/afl/out" -V "$secs" -x "$F/parse.dict" \
 	    -- "$W/bin/xmpp-parse-afl" >"$W/afl/fuzz.log" 2>&1
 	_st=$?
 	sed -n 's/^\(execs_done\|execs_per_sec\|run_time\|saved_crashes\|saved_hangs\) *: /afl: \1 /p' \

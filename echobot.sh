@@ -172,14 +172,15 @@ session() {
 	echo_
 	# xmpp-echo ends every session: when another stage dies, the EOF
 	# reaches it.  The others then get 10 s to close, then a TERM.
-	wait "$epid"
+	# (wait's stderr: dash reports a job killed by a signal there.)
+	wait "$epid" 2>/dev/null
 	est=$?
 	epid=
 	watchdog 10 -TERM "$cpid" "$ppid"
-	wait "$cpid"
+	wait "$cpid" 2>/dev/null
 	cst=$?
 	cpid=
-	wait "$ppid"
+	wait "$ppid" 2>/dev/null
 	pst=$?
 	ppid=
 	stopwatchdog

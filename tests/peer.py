@@ -68,9 +68,7 @@ class Peer(ClientXMPP):
             return
         self.send_all()
         if self.opts.expect == 0:
-            # Nothing to wait for: a ping round trip to the bot's server
-            # proves our messages left; --linger gives the bot time to
-            # (wrongly) answer them.
+            # Nothing to wait for: --linger seconds to see what comes.
             await asyncio.sleep(self.opts.linger)
             self.finish(0)
 

@@ -17,18 +17,25 @@
 #include <sys/mman.h>
 
 #include <err.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* The parser's diagnostics would drown libFuzzer's own. */
+/* The parser's diagnostics would drown libFuzzer's own, and a bad
+ * capture file must end the run, not the fuzzer. */
 void	fuzz_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fuzz_errx(int, const char *, ...)
+	    __attribute__((noreturn, format(printf, 2, 3)));
 #define warnx	fuzz_warnx
+#define errx	fuzz_errx
 #define main	xmpp_parse_main
 #include "../../xmpp-parse/xmpp-parse.c"
 #undef main
+#undef errx
 #undef warnx
 
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -46,6 +53,21 @@ fuzz_warnx(const char *fmt, ...)
 }
 
 static int	 outfd;		/* stdout: a memfd */
+static jmp_buf	 badcapture;	/* where capture_fail() lands */
+static int	 parsing;
+
+/* capture_fail() ends xmpp-parse with 1 on a bad capture file: here the
+ * run ends so.  Any other errx() is a failed assertion, as in main(). */
+void
+fuzz_errx(int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (parsing && strcmp(fmt, "%s: capture offset %lld: %s") == 0)
+		longjmp(badcapture, 1);
+	va_start(ap, fmt);
+	verrx(status, fmt, ap);
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -70,40 +92,61 @@ next(uint32_t *x)
 }
 
 /* Feeds data as run() would, chunk sizes drawn from seed (0: whole);
- * the output goes to out. */
+ * the output goes to out.  A capture file (it begins with x) is replayed,
+ * the client's side of it with client set, as with -o. */
 static int
-parse(const uint8_t *data, size_t size, uint32_t seed, int maxdepth,
-    long long maxsize, struct buf *out)
+parse(const uint8_t *data, size_t size, uint32_t seed, int client,
+    int maxdepth, long long maxsize, struct buf *out)
 {
-	struct parse	 p = { 0 };
-	long long	 off = 0;
-	size_t		 n, max;
-	char		*chunk;
-	char		 tmp[4096];
-	off_t		 pos;
-	ssize_t		 r;
-	int		 status = -1;
+	/* Static: they live across the longjmp() of a bad capture. */
+	static struct parse	 p;
+	static struct capin	 cap;
+	static char		*chunk;
+	long long		 off = 0;
+	size_t			 pos, n, max;
+	char			 tmp[4096];
+	off_t			 at;
+	ssize_t			 r;
+	int			 status = -1, capture;
 
 	if (ftruncate(outfd, 0) == -1 || lseek(outfd, 0, SEEK_SET) == -1)
 		err(1, "memfd");
+	memset(&p, 0, sizeof(p));
+	memset(&cap, 0, sizeof(cap));
+	capture = size > 0 && data[0] == 'x';
+	p.client = capture && client;
 	p.maxsize = maxsize;
 	p.maxdepth = maxdepth;
+	cap.state = C_MAGIC;
+	cap.dir = p.client ? ">" : "<";
 	if ((p.xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
 		errx(1, "XML_ParserCreateNS failed");
 	setup(&p);
+	if (setjmp(badcapture) != 0) {
+		free(chunk);
+		chunk = NULL;
+		status = 1;
+		goto done;
+	}
+	parsing = 1;
 	/* Mostly small chunks: they split tokens, characters and restarts. */
 	max = seed % 4 == 0 ? 1 : seed % 4 == 1 ? 7 : seed % 4 == 2 ? 64 : 4096;
-	while ((size_t)off < size) {
+	for (pos = 0; pos < size; pos += n) {
 		n = seed == 0 ? size : 1 + next(&seed) % max;
-		if (n > size - (size_t)off)
-			n = size - (size_t)off;
+		if (n > size - pos)
+			n = size - pos;
 		/* An exact copy, so that ASan sees any read past it. */
 		if ((chunk = malloc(n)) == NULL)
 			err(1, "malloc");
-		memcpy(chunk, data + off, n);
-		feed(&p, chunk, n, off);
+		memcpy(chunk, data + pos, n);
+		if (capture)
+			unwrap(&p, &cap, chunk, n, &off, "fuzz");
+		else {
+			feed(&p, chunk, n, off);
+			off += (long long)n;
+		}
 		free(chunk);
-		off += (long long)n;
+		chunk = NULL;
 		if (p.state == S_ERROR) {
 			status = give_up(&p, 2);
 			break;
@@ -112,6 +155,8 @@ parse(const uint8_t *data, size_t size, uint32_t seed, int maxdepth,
 	}
 	if (status == -1)
 		status = at_eof(&p, off);
+done:
+	parsing = 0;
 	XML_ParserFree(p.xp);
 	rec_free(&p.rec);
 	buf_free(&p.out);
@@ -119,7 +164,7 @@ parse(const uint8_t *data, size_t size, uint32_t seed, int maxdepth,
 	buf_free(&p.attrns);
 
 	buf_reset(out);
-	for (pos = 0; (r = pread(outfd, tmp, sizeof(tmp), pos)) > 0; pos += r)
+	for (at = 0; (r = pread(outfd, tmp, sizeof(tmp), at)) > 0; at += r)
 		buf_add(out, tmp, (size_t)r);
 	if (r == -1)
 		err(1, "pread");
@@ -149,7 +194,7 @@ check_xml(const struct record *rec, const char *line, size_t len)
 	buf_reset(&x);
 	buf_adds(&x, head);
 	xml_node(&x, rec->root, NULL);
-	status = parse((const uint8_t *)x.p, x.len, 0, MAXDEPTH_MAX,
+	status = parse((const uint8_t *)x.p, x.len, 0, 0, MAXDEPTH_MAX,
 	    1LL << 30, &out);
 	nl = memchr(out.p, '\n', out.len);
 	if (status != 3 || nl == NULL || (size_t)(out.p + out.len - nl) <= len ||
@@ -173,7 +218,8 @@ restarts(const struct record *rec)
 
 /* Every line decodes, writes back identically, and comes in order. */
 static void
-check_output(const struct buf *out, int status, size_t size)
+check_output(const struct buf *out, int status, size_t size, int capture,
+    int client)
 {
 	struct recw	 w = { 0 };
 	struct record	 rec;
@@ -181,7 +227,9 @@ check_output(const struct buf *out, int status, size_t size)
 	enum { HEADER, STREAM, END, ERROR } st = HEADER;
 	long long	 o;
 
-	if (status != 0 && status != 2 && status != 3)
+	/* 1: a bad capture file, no #error then */
+	if (status != 0 && !(status == 1 && capture) && status != 2 &&
+	    status != 3)
 		errx(1, "exit status %d", status);
 	if (out->len > 0 && end[-1] != '\n')
 		errx(1, "output does not end with a newline");
@@ -206,7 +254,8 @@ check_output(const struct buf *out, int status, size_t size)
 				    off ? off : "missing");
 			st = ERROR;
 		} else if (strcmp(rec.kind, KIND_OPEN) == 0) {
-			if (st != HEADER)
+			/* -o: the client's new stream after <success/> */
+			if (st != HEADER && !(client && st == STREAM))
 				errx(1, "stream header out of place");
 			st = STREAM;
 		} else if (st != STREAM)
@@ -219,7 +268,7 @@ check_output(const struct buf *out, int status, size_t size)
 		record_free(&rec);
 	}
 	rec_free(&w);
-	if ((status == 0) != (st != ERROR))
+	if ((status == 0 || status == 1) != (st != ERROR))
 		errx(1, "exit status %d but %s #error record", status,
 		    st == ERROR ? "a" : "no");
 	if (status == 0 && size > 0 && st != END && st != HEADER)
@@ -304,23 +353,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct buf	 whole, split;
 	uint32_t		 seed = 1;
 	long long		 maxsize = MAXSTANZA;
-	int			 maxdepth = MAXDEPTH, s1, s2;
+	int			 maxdepth = MAXDEPTH, s1, s2, capture, client;
 	size_t			 i;
 
-	/* The split and the limits come from the input. */
+	/* The split, the side of a capture and the limits come from the
+	 * input. */
 	for (i = 0; i < size; i++)
 		seed = seed * 31 + data[i];
 	if (seed == 0)
 		seed = 1;
+	capture = size > 0 && data[0] == 'x';
+	client = capture && (seed >> 28) % 2;
 	if (size > 0 && data[size - 1] % 8 == 0) {
 		maxsize = 1 + (seed >> 8) % 512;
 		maxdepth = 1 + (int)((seed >> 20) % 8);
 	}
-	s1 = parse(data, size, 0, maxdepth, maxsize, &whole);
-	check_output(&whole, s1, size);
-	s2 = parse(data, size, seed, maxdepth, maxsize, &split);
-	check_output(&split, s2, size);
-	if (maxsize > (long long)size && !agree(data, size, &whole, s1, &split, s2)) {
+	s1 = parse(data, size, 0, client, maxdepth, maxsize, &whole);
+	check_output(&whole, s1, size, capture, client);
+	s2 = parse(data, size, seed, client, maxdepth, maxsize, &split);
+	check_output(&split, s2, size, capture, client);
+	if (maxsize > (long long)size &&
+	    !agree(data, size, &whole, s1, &split, s2)) {
 		fprintf(stderr, "whole (%d):\n%ssplit (%d, seed %u):\n%s",
 		    s1, whole.p, s2, seed, split.p);
 		errx(1, "the output depends on where reads split the input");

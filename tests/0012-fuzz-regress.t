@@ -65,15 +65,15 @@ done
 plan $((2 + 2 * nparse + nrec))
 
 # The harnesses as plain programs: cc, no clang, no libFuzzer.
-CCF="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVERSION=\"regress\"
+CCF="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
     -I$TOP/common $(pkg-config --cflags libbsd-overlay) ${CFLAGS:--O1 -g}"
 LIBS=$(pkg-config --libs expat libbsd-overlay)
 COMMON="$TOP/common/buf.c $TOP/common/record.c $TOP/common/xml.c
     $TOP/common/sandbox.c"
 for h in record parse; do
 	# shellcheck disable=SC2086
-	${CC:-cc} $CCF -o "$T/$h-check" "$F/$h-fuzz.c" "$F/standalone.c" \
-	    $COMMON $LIBS >"$T/cc.log" 2>&1
+	${CC:-cc} $CCF -DVERSION='"regress"' -o "$T/$h-check" \
+	    "$F/$h-fuzz.c" "$F/standalone.c" $COMMON $LIBS >"$T/cc.log" 2>&1
 	check "cc builds the $h harness" test -x "$T/$h-check" ||
 	    diag "$(head -n 20 "$T/cc.log")"
 done

@@ -2,16 +2,17 @@
  * parse-fuzz - libFuzzer harness for the stream parser of xmpp-parse
  *
  * xmpp-parse.c is compiled in (its main() renamed), so its static
- * functions run without a fork: the input is fed through feed() once
- * whole and once in chunks whose sizes come from the input, as read(2)
- * could return them, then at_eof() as run() does.  Checked each time:
- * the exit status is 0, 2 or 3; every output line decodes with
+ * functions run without a fork: the input is fed through feed() (or,
+ * for a capture file, unwrap()) once whole and once in chunks whose
+ * sizes come from the input, as read(2) could return them, then
+ * at_eof() as run() does.  Checked each time: the exit status is 0, 2
+ * or 3 (1 for a bad capture); every output line decodes with
  * record_decode() and rec_write() gives it back byte for byte; records
  * come in a possible order (a #error last, with status 2 or 3 and an
  * offset inside the input); the XML that xml_node() makes of each
- * record parses again.  Both runs must give the same output and status
- * when no size limit is near, as where read(2) splits the input must
- * not matter.
+ * record parses back into the same record.  Both runs must give the
+ * same records and status when no size limit is near, as where read(2)
+ * splits the input must not matter.
  */
 #define _GNU_SOURCE	/* memfd_create */
 #include <sys/mman.h>

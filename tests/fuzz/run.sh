@@ -20,7 +20,7 @@ mkdir -p "$W/bin" || exit 2
 echo "run.sh: output in $W"
 
 CLANG=${CLANG:-clang}
-FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVERSION=\"fuzz\"
+FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
     -Icommon $(pkg-config --cflags libbsd-overlay) -g -O1"
 LIBS=$(pkg-config --libs expat libbsd-overlay)
 COMMON="common/buf.c common/record.c common/xml.c common/sandbox.c"
@@ -40,8 +40,8 @@ fi
 libfuzz() {
 	_n=$1
 	# shellcheck disable=SC2086
-	$CLANG $FLAGS $SAN -o "$W/bin/$_n-fuzz" "$F/$_n-fuzz.c" $COMMON \
-	    $LIBS || exit 2
+	$CLANG $FLAGS -DVERSION='"fuzz"' $SAN -o "$W/bin/$_n-fuzz" \
+	    "$F/$_n-fuzz.c" $COMMON $LIBS || exit 2
 	mkdir -p "$W/$_n/corpus" "$W/$_n/crashes"
 	cp "$F/corpus/$_n/"* "$W/$_n/corpus/"
 	for _f in "$F/regress/$_n/"*; do
@@ -53,10 +53,12 @@ libfuzz() {
 		fi
 	done
 	(cd "$W/$_n" && "$W/bin/$_n-fuzz" -max_total_time="$secs" \
-	    -max_len=16384 -timeout=10 -print_final_stats=1 -dict="$F/$_n.dict" \
+	    -max_len=16384 -timeout=10 -print_final_stats=1 \
+	    -dict="$F/$_n.dict" \
 	    -artifact_prefix="$W/$_n/crashes/" corpus >fuzz.log 2>&1)
 	_st=$?
-	grep -E '^(stat::|#[0-9]+[[:space:]]+DONE)' "$W/$_n/fuzz.log" | sed "s/^/$_n: /"
+	grep -E '^(stat::|#[0-9]+[[:space:]]+DONE)' "$W/$_n/fuzz.log" |
+	    sed "s/^/$_n: /"
 	for _f in "$W/$_n/crashes/"*; do
 		[ -f "$_f" ] || continue
 		found=1
@@ -76,18 +78,20 @@ libfuzz parse
 if command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null
 then
 	# shellcheck disable=SC2086
-	AFL_QUIET=1 afl-clang-fast $FLAGS -o "$W/bin/xmpp-parse-afl" \
+	AFL_QUIET=1 afl-clang-fast $FLAGS -DVERSION='"afl"' \
+	    -o "$W/bin/xmpp-parse-afl" \
 	    xmpp-parse/xmpp-parse.c $COMMON $LIBS || exit 2
 	mkdir -p "$W/afl/in"
 	# AFL++ wants small seeds: the session recordings and the edge cases.
 	find "$F/corpus/parse" -type f -size -8k -exec cp {} "$W/afl/in/" \;
 	AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 	    AFL_NO_UI=1 AFL_NO_AFFINITY=1 \
-	    afl-fuzz -i "$W/afl/in" -o "$W/afl/out" -V "$secs" -x "$F/parse.dict" \
+	    afl-fuzz -i "$W/afl/in" -o "$W/afl/out" -V "$secs" \
+	    -x "$F/parse.dict" \
 	    -- "$W/bin/xmpp-parse-afl" >"$W/afl/fuzz.log" 2>&1
 	_st=$?
-	sed -n 's/^\(execs_done\|execs_per_sec\|run_time\|saved_crashes\|saved_hangs\) *: /afl: \1 /p' \
-	    "$W/afl/out/default/fuzzer_stats" 2>/dev/null
+	grep -E '^(run_time|execs_done|execs_per_sec|saved_crashes|saved_hangs)' \
+	    "$W/afl/out/default/fuzzer_stats" 2>/dev/null | sed 's/^/afl: /'
 	for _f in "$W/afl/out/default/crashes/"id*; do
 		[ -f "$_f" ] || continue
 		found=1

@@ -160,6 +160,9 @@ def bind(b, session=True):
     if session:
         m = b.expect(r"<iq type='set' id='([^']+)'><session xmlns='%s'/></iq>" % SESSION)
         b.send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=" + m.group(1)))
+    m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/></iq>")
+    b.send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=" + m.group(1),
+               "(query", "xmlns=jabber:iq:roster", ")"))
     b.expect(r"<presence/>")
 
 def msg(frm, typ, *children):
@@ -193,7 +196,7 @@ def chat(b):
                ("body", [("xml:lang", "fr")], "salut"),
                ("thread", [("parent", "p'1")], "th<1>")))
     b.send(rec("iq", "xmlns=jabber:client", "@type=get", "@id=q'1",
-               "@from=alice@localhost/h", "(query", "xmlns=jabber:iq:version", ")"))
+               "@from=alice@localhost/h", "(query", "xmlns=urn:example:unknown", ")"))
     b.send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=r1",
                "@from=alice@localhost/h"))
     b.send(msg("alice@localhost/m", "normal", ("body", [], "marker")))
@@ -347,7 +350,7 @@ printf '%s\n' "$open" "$only_plain" "success	xmlns=$SA	-AAAA" \
     "$open" "stream:error	xmlns=$S	(host-unknown	xmlns=urn:ietf:params:xml:ns:xmpp-streams	)	(text	xmlns=urn:ietf:params:xml:ns:xmpp-streams	-no such host	)" \
     >"$T/in"
 run serr -e -v bot@localhost
-is "$(cat "$T/serr.rc")" 3 "stream error: exit 3"
+is "$(cat "$T/serr.rc")" 6 "stream error host-unknown: exit 6"
 check "stream error: condition and text printed" grep -qx \
     "xmpp-echo: stream error: host-unknown (no such host)" "$T/serr.err"
 check "-v: auth payload redacted" grep -q "^> <auth .*>\[redacted\]</auth>" \
@@ -371,8 +374,8 @@ is "$(cat "$T/eof.rc")" 5 "EOF before the close: exit 5"
 # --- options
 is "$("$BOT" -V)" "xmpp-echo $VERSION" "-V"
 "$BOT" -h >"$T/h.out" 2>&1
-is "$?:$(cat "$T/h.out")" "0:usage: xmpp-echo [-ehPvVX] [-m mechanisms] \
-[-p passfile] [-r resource] jid" "-h prints the usage, exit 0"
+is "$?:$(head -n 1 "$T/h.out")" "0:usage: xmpp-echo [-AehPvVX] [-b burst] \
+[-i idle] [-k keepalive] [-l maxbody]" "-h prints the usage, exit 0"
 </dev/null "$BOT" -m SCRAM-SHA-1-PLUS bot@localhost 2>/dev/null
 is "$?" 1 "-PLUS mechanisms refused: exit 1"
 

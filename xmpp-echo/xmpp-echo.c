@@ -3,19 +3,29 @@
  *
  * Reads the server's stream as records (xmpp-record(5)) on stdin and
  * writes the client's side of the stream as XML on stdout: SASL
- * (RFC 6120 section 6), resource binding (section 7), initial presence,
- * then an echo of every chat or normal message (RFC 6121 section 5).
+ * (RFC 6120 section 6), resource binding (section 7), the roster and
+ * initial presence (RFC 6121), then an echo of every chat or normal
+ * message, within the limits of a per-sender token bucket.  It answers
+ * every iq addressed to it, approves subscription requests, keeps the
+ * link alive with whitespace and pings, and closes its stream on
+ * SIGTERM or SIGINT.
  */
+#define _GNU_SOURCE		/* ppoll(2) */
+
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <readpassphrase.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -24,15 +34,26 @@
 
 #define JID_PART_MAX	1023	/* RFC 7622 section 3: bytes per part */
 #define MAX_MECHS	8
+#define RECORD_MAX	(64 * 1024 * 1024)	/* a 16 MiB stanza, escaped */
+#define SENDERS_MAX	1024	/* token buckets kept; the oldest goes */
+#define CLOSE_WAIT	3000	/* ms to wait for the server's close */
+
+#define NS_PING		"urn:xmpp:ping"
+#define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
+#define NS_VERSION	"jabber:iq:version"
+#define NS_ROSTER	"jabber:iq:roster"
 
 /* Exit statuses, as in xmpp-echo(1). */
 enum {
 	EX_OK = 0,
 	EX_LOCAL = 1,
 	EX_AUTH = 2,
-	EX_STREAM = 3,
+	EX_STREAM = 3,		/* stream error: retrying may help */
 	EX_PROTO = 4,
-	EX_EOF = 5
+	EX_EOF = 5,
+	EX_STREAM_FATAL = 6,	/* stream error: retrying cannot help */
+	EX_CONFLICT = 7,	/* another session took our resource */
+	EX_TIMEOUT = 8		/* the server stopped answering */
 };
 
 enum state {
@@ -43,34 +64,86 @@ enum state {
 	S_REFEATURES,	/* features awaited: bind */
 	S_BIND,		/* bind result awaited */
 	S_SESSION,	/* session result awaited */
-	S_ONLINE	/* presence sent: echoing */
+	S_ROSTER,	/* roster result awaited */
+	S_ONLINE,	/* presence sent: echoing */
+	S_CLOSING	/* our close sent: the server's awaited */
+};
+
+/* A sender's token bucket, and what we last echoed to it. */
+struct sender {
+	char		*jid;		/* bare JID, ASCII lower case */
+	double		 tokens;
+	int64_t		 seen;		/* ms, last message or request */
+	uint64_t	 last_echo;	/* hash of its bodies */
+	int		 echoed;	/* last_echo is set */
+};
+
+struct counters {
+	unsigned long long	 echoed, rate, size, loop, iq;
 };
 
 struct bot {
 	enum state	 state;
 	int		 verbose;
 	int		 plain_ok;	/* -e or -P */
+	int		 approve;	/* approve subscription requests */
+	const char	*status;	/* -s */
 	const char	*mechs[MAX_MECHS];	/* acceptable, best first */
 	size_t		 nmechs;
 	char		*local, *domain, *bare, *resource;
+	char		*full;		/* bound JID */
 	char		*pass;
 	const char	*mech;		/* the one chosen */
 	struct scram	 scram;
 	int		 session;	/* session required by the server */
 	char		 idprefix[9];
 	unsigned long	 idseq;
-	char		*pending;	/* id of the bind or session iq */
+	char		*pending;	/* id of the bind, session, roster iq */
 	int		 open;		/* our stream header was sent */
+	int		 was_online;	/* counters worth printing */
+
+	/* liveness, in ms of the monotonic clock */
+	int64_t		 keepalive, idle, timeout;	/* -k, -i, -t */
+	int64_t		 last_read, last_write;
+	int64_t		 ping_sent;	/* 0: no ping awaited */
+	char		*ping_id;
+	int64_t		 close_by;	/* S_CLOSING: give up then */
+
+	/* flood control */
+	struct sender	*senders;
+	size_t		 nsenders;
+	long long	 burst, rate;	/* -b, -R (per minute) */
+	long long	 maxbody;	/* -l */
+	struct counters	 count;
+
+	struct buf	 in;		/* input not yet a whole record */
+	size_t		 scanned;	/* bytes of it without a newline */
+	sigset_t	 waitmask;	/* signals let in while waiting */
 };
+
+static volatile sig_atomic_t	 got_stop, got_usr1;
 
 static void	 usage(FILE *, int) __attribute__((noreturn));
 
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: xmpp-echo [-ehPvVX] [-m mechanisms] "
-	    "[-p passfile] [-r resource] jid\n");
+	fprintf(fp, "usage: xmpp-echo [-AehPvVX] [-b burst] [-i idle] "
+	    "[-k keepalive] [-l maxbody]\n"
+	    "                 [-m mechanisms] [-p passfile] [-R rate] "
+	    "[-r resource] [-s status]\n"
+	    "                 [-t timeout] jid\n");
 	exit(status);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		err(EX_LOCAL, "clock_gettime");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -133,6 +206,7 @@ send_xml(struct bot *b, struct buf *x, const char *redacted)
 		trace(b, '>', x->p, x->len);
 	if (write_all(x->p, x->len) == -1)
 		err(EX_LOCAL, "write");
+	b->last_write = now_ms();
 }
 
 static void
@@ -143,6 +217,27 @@ send_str(struct bot *b, const char *s)
 	buf_adds(&x, s);
 	send_xml(b, &x, NULL);
 	buf_free(&x);
+}
+
+static void
+print_counters(const struct bot *b)
+{
+	const struct counters *c = &b->count;
+
+	warnx("echoed %llu, rate-dropped %llu, size-dropped %llu, "
+	    "loop-dropped %llu, iq answered %llu", c->echoed, c->rate,
+	    c->size, c->loop, c->iq);
+}
+
+/* Every exit after the login goes here: the counters are the last word. */
+static void	 leave(struct bot *, int) __attribute__((noreturn));
+
+static void
+leave(struct bot *b, int status)
+{
+	if (b->was_online)
+		print_counters(b);
+	exit(status);
 }
 
 /* Gives up: closes our stream if it is open, says why, exits. */
@@ -159,8 +254,9 @@ fail(struct bot *b, int status, const char *fmt, ...)
 		(void)write_all("</stream:stream>", 16);
 	}
 	va_start(ap, fmt);
-	verrx(status, fmt, ap);
+	vwarnx(fmt, ap);
 	va_end(ap);
+	leave(b, status);
 }
 
 /* A printable copy of untrusted text for a message; caller frees. */
@@ -464,19 +560,24 @@ fail_cond(struct bot *b, int status, const char *what,
 
 /*
  * Resource binding (RFC 6120 section 7), then the legacy session of
- * RFC 3921 section 3 when the server still requires it.
+ * RFC 3921 section 3 when the server still requires it, the roster and
+ * the initial presence (RFC 6121 sections 2.2 and 4.2).
  */
 
 static void
-send_iq_set(struct bot *b, const char *payload_open, const char *value,
-    const char *payload_close)
+send_iq(struct bot *b, const char *type, const char *to,
+    const char *payload_open, const char *value, const char *payload_close)
 {
 	struct buf x = { 0 };
 
 	free(b->pending);
 	b->pending = new_id(b);
-	buf_adds(&x, "<iq type='set' id='");
+	buf_printf(&x, "<iq type='%s' id='", type);
 	xml_escapes(&x, b->pending);
+	if (to != NULL) {
+		buf_adds(&x, "' to='");
+		xml_escapes(&x, to);
+	}
 	buf_adds(&x, "'>");
 	buf_adds(&x, payload_open);
 	if (value != NULL)
@@ -491,31 +592,179 @@ static void
 send_bind(struct bot *b)
 {
 	if (b->resource != NULL)
-		send_iq_set(b, "<bind xmlns='" NS_BIND "'><resource>",
+		send_iq(b, "set", NULL, "<bind xmlns='" NS_BIND "'><resource>",
 		    b->resource, "</resource></bind>");
 	else
-		send_iq_set(b, "<bind xmlns='" NS_BIND "'/>", NULL, "");
+		send_iq(b, "set", NULL, "<bind xmlns='" NS_BIND "'/>", NULL,
+		    "");
 	b->state = S_BIND;
+}
+
+/* RFC 6121 section 2.2: the roster before the initial presence. */
+static void
+send_roster_get(struct bot *b)
+{
+	send_iq(b, "get", NULL, "<query xmlns='" NS_ROSTER "'/>", NULL, "");
+	b->state = S_ROSTER;
 }
 
 static void
 go_online(struct bot *b)
 {
-	send_str(b, "<presence/>");
+	struct buf x = { 0 };
+
+	if (b->status == NULL)
+		buf_adds(&x, "<presence/>");
+	else {
+		buf_adds(&x, "<presence><status>");
+		xml_escapes(&x, b->status);
+		buf_adds(&x, "</status></presence>");
+	}
+	send_xml(b, &x, NULL);
+	buf_free(&x);
 	b->state = S_ONLINE;
+	b->was_online = 1;
+}
+
+/*
+ * JIDs.  Domain parts and (for the servers we meet) local parts compare
+ * without regard to ASCII case; resources exactly.
+ */
+
+static int
+own_bare_jid(const struct bot *b, const char *jid)
+{
+	size_t n = strcspn(jid, "/");
+
+	return n == strlen(b->bare) && strncasecmp(jid, b->bare, n) == 0;
+}
+
+/* RFC 6120 section 10.3: no 'to', our bare JID or our full JID. */
+static int
+to_us(const struct bot *b, const char *to)
+{
+	const char *slash;
+
+	if (to == NULL)
+		return 1;
+	if (!own_bare_jid(b, to))
+		return 0;
+	if ((slash = strchr(to, '/')) == NULL)
+		return 1;
+	return b->full != NULL && (slash = strchr(b->full, '/')) != NULL &&
+	    strcmp(strchr(to, '/'), slash) == 0;
+}
+
+/* The bare JID of jid, lower case, for keys; caller frees. */
+static char *
+bare_key(const char *jid)
+{
+	char *k, *p;
+
+	if ((k = strndup(jid, strcspn(jid, "/"))) == NULL)
+		err(EX_LOCAL, "strndup");
+	for (p = k; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+/*
+ * Flood control: a token bucket per bare JID, burst tokens deep, filled
+ * at rate tokens a minute.  The table is bounded: past SENDERS_MAX
+ * senders, the one seen least recently is forgotten.
+ */
+
+static struct sender *
+sender_slot(struct bot *b)
+{
+	struct sender *s, *old;
+	size_t i;
+
+	if (b->nsenders < SENDERS_MAX)
+		return &b->senders[b->nsenders++];
+	old = &b->senders[0];
+	for (i = 1; i < b->nsenders; i++)
+		if (b->senders[i].seen < old->seen)
+			old = &b->senders[i];
+	s = old;
+	free(s->jid);
+	return s;
+}
+
+static struct sender *
+sender_find(struct bot *b, const char *from, int64_t now)
+{
+	struct sender *s;
+	char *key;
+	size_t i;
+
+	key = bare_key(from);
+	for (i = 0; i < b->nsenders; i++)
+		if (strcmp(b->senders[i].jid, key) == 0) {
+			free(key);
+			return &b->senders[i];
+		}
+	s = sender_slot(b);
+	memset(s, 0, sizeof *s);
+	s->jid = key;
+	s->tokens = (double)b->burst;
+	s->seen = now;
+	return s;
+}
+
+static int
+take_token(struct bot *b, struct sender *s, int64_t now)
+{
+	s->tokens += (double)(now - s->seen) * (double)b->rate / 60000.0;
+	if (s->tokens > (double)b->burst)
+		s->tokens = (double)b->burst;
+	s->seen = now;
+	if (s->tokens < 1.0)
+		return 0;
+	s->tokens -= 1.0;
+	return 1;
+}
+
+/* The bytes of text in the message's bodies. */
+static size_t
+body_size(const struct xnode *m)
+{
+	const struct xnode *c, *t;
+	size_t n = 0;
+
+	for (c = m->child; c != NULL; c = c->next)
+		if (c->name != NULL && strcmp(c->name, "body") == 0)
+			for (t = c->child; t != NULL; t = t->next)
+				if (t->name == NULL)
+					n += t->textlen;
+	return n;
+}
+
+/* FNV-1a of the bodies' text, to recognise our own echo coming back. */
+static uint64_t
+body_hash(const struct xnode *m)
+{
+	const struct xnode *c, *t;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (c = m->child; c != NULL; c = c->next) {
+		if (c->name == NULL || strcmp(c->name, "body") != 0)
+			continue;
+		for (t = c->child; t != NULL; t = t->next)
+			for (i = 0; t->name == NULL && i < t->textlen; i++) {
+				h ^= (unsigned char)t->text[i];
+				h *= 1099511628211ULL;
+			}
+		h ^= 0x100;	/* a body boundary, unlike any byte */
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 /*
  * Stanzas (RFC 6121).
  */
-
-static int
-own_bare_jid(const struct bot *b, const char *from)
-{
-	size_t n = strcspn(from, "/");
-
-	return n == strlen(b->bare) && strncasecmp(from, b->bare, n) == 0;
-}
 
 static int
 echoable(const struct bot *b, const struct xnode *m)
@@ -528,6 +777,36 @@ echoable(const struct bot *b, const struct xnode *m)
 	if (from == NULL || own_bare_jid(b, from))
 		return 0;
 	return xnode_child(m, NS_CLIENT, "body") != NULL;
+}
+
+/*
+ * Too big, our own echo come back (two bots would otherwise talk
+ * forever), or over the sender's rate: dropped and counted.
+ */
+static int
+admit(struct bot *b, const struct xnode *m, uint64_t *hash)
+{
+	struct sender *s;
+	int64_t now = now_ms();
+
+	s = sender_find(b, xnode_attr(m, "from"), now);
+	if ((long long)body_size(m) > b->maxbody) {
+		b->count.size++;
+		return 0;
+	}
+	*hash = body_hash(m);
+	if (s->echoed && s->last_echo == *hash) {
+		b->count.loop++;
+		s->seen = now;
+		return 0;
+	}
+	if (!take_token(b, s, now)) {
+		b->count.rate++;
+		return 0;
+	}
+	s->last_echo = *hash;
+	s->echoed = 1;
+	return 1;
 }
 
 /* <NAME[ ATTR='..']>text</NAME>, the attribute only when present. */
@@ -556,9 +835,10 @@ echo_message(struct bot *b, const struct xnode *m)
 	const struct xnode *c;
 	const char *type = xnode_attr(m, "type");
 	struct buf x = { 0 };
+	uint64_t hash;
 	char *id;
 
-	if (!echoable(b, m))
+	if (!echoable(b, m) || !admit(b, m, &hash))
 		return;
 	id = new_id(b);
 	buf_adds(&x, "<message to='");
@@ -585,29 +865,195 @@ echo_message(struct bot *b, const struct xnode *m)
 	send_xml(b, &x, NULL);
 	buf_free(&x);
 	free(id);
+	b->count.echoed++;
 }
 
-/* RFC 6120 section 8.2.3: every get or set gets an answer. */
+/*
+ * iq (RFC 6120 section 8.2.3): every get or set addressed to us gets
+ * exactly one answer, a result or an error; results and errors none.
+ */
+
+static const char disco_info[] =
+    "<query xmlns='" NS_DISCO_INFO "'>"
+    "<identity category='client' type='bot' name='echobot'/>"
+    "<feature var='" NS_DISCO_INFO "'/>"
+    "<feature var='" NS_VERSION "'/>"
+    "<feature var='" NS_PING "'/>"
+    "</query>";
+
+/* XEP-0092: no <os/>, it would tell an attacker what to aim at. */
+static const char version_info[] =
+    "<query xmlns='" NS_VERSION "'>"
+    "<name>echobot</name><version>" VERSION "</version>"
+    "</query>";
+
+/* <iq type='TYPE' id='ID' to='FROM'>, the 'to' only when known. */
+static void
+iq_open(struct buf *x, const struct xnode *iq, const char *type)
+{
+	const char *from = xnode_attr(iq, "from");
+
+	buf_printf(x, "<iq type='%s' id='", type);
+	xml_escapes(x, xnode_attr(iq, "id"));
+	if (from != NULL) {
+		buf_adds(x, "' to='");
+		xml_escapes(x, from);
+	}
+	buf_adds(x, "'>");
+}
+
+static void
+iq_result(struct bot *b, const struct xnode *iq, const char *payload)
+{
+	struct buf x = { 0 };
+
+	iq_open(&x, iq, "result");
+	buf_adds(&x, payload);
+	buf_adds(&x, "</iq>");
+	send_xml(b, &x, NULL);
+	buf_free(&x);
+}
+
+/* RFC 6120 section 8.3.1: the request's payload may go back with it. */
+static void
+iq_error(struct bot *b, const struct xnode *iq, const struct xnode *q,
+    const char *cond)
+{
+	struct buf x = { 0 };
+
+	iq_open(&x, iq, "error");
+	if (q != NULL)
+		xml_node(&x, q, NS_CLIENT);
+	buf_printf(&x, "<error type='cancel'><%s xmlns='" NS_STANZAS
+	    "'/></error></iq>", cond);
+	send_xml(b, &x, NULL);
+	buf_free(&x);
+}
+
+/* The payload of an iq: its first child element, or NULL. */
+static const struct xnode *
+payload(const struct xnode *iq)
+{
+	const struct xnode *c;
+
+	for (c = iq->child; c != NULL; c = c->next)
+		if (c->name != NULL)
+			return c;
+	return NULL;
+}
+
+static int
+is_elem(const struct xnode *n, const char *ns, const char *name)
+{
+	return n != NULL && n->ns != NULL && strcmp(n->ns, ns) == 0 &&
+	    strcmp(n->name, name) == 0;
+}
+
+/* RFC 6121 section 2.1.6: a roster push comes from our own account. */
+static int
+roster_push(const struct bot *b, const struct xnode *iq,
+    const struct xnode *q)
+{
+	const char *from = xnode_attr(iq, "from");
+
+	return is_elem(q, NS_ROSTER, "query") &&
+	    (from == NULL || (own_bare_jid(b, from) &&
+	    strchr(from, '/') == NULL));
+}
+
 static void
 answer_iq(struct bot *b, const struct xnode *iq)
 {
-	const char *type = xnode_attr(iq, "type"), *id = xnode_attr(iq, "id");
-	const char *from = xnode_attr(iq, "from");
+	const char *type = xnode_attr(iq, "type");
+	const struct xnode *q = payload(iq);
+	int get;
+
+	if (type == NULL || xnode_attr(iq, "id") == NULL ||
+	    !to_us(b, xnode_attr(iq, "to")))
+		return;
+	if (strcmp(type, "get") == 0)
+		get = 1;
+	else if (strcmp(type, "set") == 0)
+		get = 0;
+	else
+		return;
+	if (get && is_elem(q, NS_PING, "ping"))
+		iq_result(b, iq, "");
+	else if (get && is_elem(q, NS_DISCO_INFO, "query") &&
+	    xnode_attr(q, "node") == NULL)
+		iq_result(b, iq, disco_info);
+	else if (get && is_elem(q, NS_VERSION, "query"))
+		iq_result(b, iq, version_info);
+	else if (!get && roster_push(b, iq, q))
+		iq_result(b, iq, "");	/* nothing kept: nothing to update */
+	else
+		iq_error(b, iq, q, "service-unavailable");
+	b->count.iq++;
+}
+
+/* The server's answer to our ping, result or error: it is alive. */
+static int
+ping_answer(struct bot *b, const struct xnode *iq)
+{
+	const char *id = xnode_attr(iq, "id"), *from = xnode_attr(iq, "from");
+	const char *type = xnode_attr(iq, "type");
+
+	if (b->ping_id == NULL || id == NULL || type == NULL ||
+	    strcmp(id, b->ping_id) != 0 ||
+	    (strcmp(type, "result") != 0 && strcmp(type, "error") != 0) ||
+	    (from != NULL && strcasecmp(from, b->domain) != 0 &&
+	    !own_bare_jid(b, from)))
+		return 0;
+	free(b->ping_id);
+	b->ping_id = NULL;
+	b->ping_sent = 0;
+	return 1;
+}
+
+/*
+ * Presence (RFC 6121 section 3): a subscription request is approved and
+ * returned, unless -A; an unsubscribe is honoured.
+ */
+
+static void
+send_presence(struct bot *b, const char *to, const char *type)
+{
 	struct buf x = { 0 };
 
-	if (type == NULL || id == NULL ||
-	    (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
-		return;
-	buf_adds(&x, "<iq type='error' id='");
-	xml_escapes(&x, id);
-	if (from != NULL) {
-		buf_adds(&x, "' to='");
-		xml_escapes(&x, from);
-	}
-	buf_adds(&x, "'><error type='cancel'><service-unavailable xmlns='"
-	    NS_STANZAS "'/></error></iq>");
+	buf_adds(&x, "<presence to='");
+	xml_escapes(&x, to);
+	buf_printf(&x, "' type='%s'/>", type);
 	send_xml(b, &x, NULL);
 	buf_free(&x);
+}
+
+static void
+on_presence(struct bot *b, const struct xnode *p)
+{
+	const char *type = xnode_attr(p, "type"), *from = xnode_attr(p, "from");
+	struct sender *s;
+	char *bare;
+	int64_t now = now_ms();
+
+	if (type == NULL || from == NULL || own_bare_jid(b, from))
+		return;
+	if (strcmp(type, "subscribe") == 0 && b->approve) {
+		/* Two answers per request: the bucket bounds them too. */
+		s = sender_find(b, from, now);
+		if (!take_token(b, s, now)) {
+			b->count.rate++;
+			return;
+		}
+		bare = bare_key(from);
+		send_presence(b, bare, "subscribed");
+		send_presence(b, bare, "subscribe");
+		free(bare);
+	} else if (strcmp(type, "unsubscribe") == 0) {
+		bare = bare_key(from);
+		send_presence(b, bare, "unsubscribed");
+		free(bare);
+	}
+	/* unsubscribed, probes, errors, availability: nothing to do */
 }
 
 static void
@@ -619,9 +1065,11 @@ on_stanza(struct bot *b, const struct record *r)
 		return;
 	if (strcmp(r->kind, "message") == 0)
 		echo_message(b, n);
-	else if (strcmp(r->kind, "iq") == 0)
-		answer_iq(b, n);
-	/* presence and anything else: nothing to say yet */
+	else if (strcmp(r->kind, "iq") == 0) {
+		if (!ping_answer(b, n))
+			answer_iq(b, n);
+	} else if (strcmp(r->kind, "presence") == 0)
+		on_presence(b, n);
 }
 
 /* The answer to our pending iq, or NULL. */
@@ -738,10 +1186,18 @@ fail_iq(struct bot *b, const char *what, const struct xnode *iq)
 	fail_cond(b, EX_PROTO, what, e, NS_STANZAS);
 }
 
+/* Our pending iq answered: forget it. */
+static void
+settle(struct bot *b)
+{
+	free(b->pending);
+	b->pending = NULL;
+}
+
 static void
 st_bind(struct bot *b, const struct record *r)
 {
-	const struct xnode *iq, *bind;
+	const struct xnode *iq, *bind, *jid;
 
 	if ((iq = our_result(b, r)) == NULL) {
 		on_stanza(b, r);
@@ -749,17 +1205,19 @@ st_bind(struct bot *b, const struct record *r)
 	}
 	if (strcmp(xnode_attr(iq, "type"), "error") == 0)
 		fail_iq(b, "resource binding failed", iq);
-	/* The full JID itself is not needed: we only answer others. */
 	if ((bind = xnode_child(iq, NS_BIND, "bind")) == NULL ||
-	    xnode_child(bind, NS_BIND, "jid") == NULL)
+	    (jid = xnode_child(bind, NS_BIND, "jid")) == NULL)
 		fail(b, EX_PROTO, "resource binding: no JID in the result");
-	free(b->pending);
-	b->pending = NULL;
+	/* The full JID tells which iqs are addressed to us. */
+	free(b->full);
+	b->full = xnode_text(jid);
+	settle(b);
 	if (b->session) {
-		send_iq_set(b, "<session xmlns='" NS_SESSION "'/>", NULL, "");
+		send_iq(b, "set", NULL, "<session xmlns='" NS_SESSION "'/>",
+		    NULL, "");
 		b->state = S_SESSION;
 	} else
-		go_online(b);
+		send_roster_get(b);
 }
 
 static void
@@ -773,14 +1231,34 @@ st_session(struct bot *b, const struct record *r)
 	}
 	if (strcmp(xnode_attr(iq, "type"), "error") == 0)
 		fail_iq(b, "session failed", iq);
-	free(b->pending);
-	b->pending = NULL;
+	settle(b);
+	send_roster_get(b);
+}
+
+/* Nothing of the roster is kept: a refusal costs nothing either. */
+static void
+st_roster(struct bot *b, const struct record *r)
+{
+	if (our_result(b, r) == NULL) {
+		on_stanza(b, r);
+		return;
+	}
+	settle(b);
 	go_online(b);
 }
+
 static void
 st_online(struct bot *b, const struct record *r)
 {
 	on_stanza(b, r);
+}
+
+/* Our close is sent: what comes before the server's is not answered. */
+static void
+st_closing(struct bot *b, const struct record *r)
+{
+	(void)b;
+	(void)r;
 }
 
 static void (*const handler[])(struct bot *, const struct record *) = {
@@ -791,8 +1269,66 @@ static void (*const handler[])(struct bot *, const struct record *) = {
 	[S_REFEATURES] = st_refeatures,
 	[S_BIND] = st_bind,
 	[S_SESSION] = st_session,
-	[S_ONLINE] = st_online
+	[S_ROSTER] = st_roster,
+	[S_ONLINE] = st_online,
+	[S_CLOSING] = st_closing
 };
+
+/*
+ * Stream errors (RFC 6120 section 4.9.3).  Some say the same would
+ * happen again, whatever the retry: the launcher should stop.
+ */
+static const char *const stream_fatal[] = {
+	"bad-format", "bad-namespace-prefix", "host-gone", "host-unknown",
+	"improper-addressing", "invalid-from", "invalid-namespace",
+	"invalid-xml", "not-authorized", "not-well-formed", "restricted-xml",
+	"unsupported-encoding", "unsupported-feature",
+	"unsupported-stanza-type", "unsupported-version"
+};
+
+static int
+stream_error_status(const char *cond)
+{
+	size_t i;
+
+	if (strcmp(cond, "conflict") == 0)
+		return EX_CONFLICT;
+	for (i = 0; i < sizeof stream_fatal / sizeof stream_fatal[0]; i++)
+		if (strcmp(cond, stream_fatal[i]) == 0)
+			return EX_STREAM_FATAL;
+	return EX_STREAM;
+}
+
+static void	 on_stream_error(struct bot *, const struct xnode *)
+    __attribute__((noreturn));
+
+static void
+on_stream_error(struct bot *b, const struct xnode *n)
+{
+	const struct xnode *c;
+	const char *cond = condition(n, NS_STREAMS_ERR);
+	char *host, *safe;
+
+	/* The host to try instead is the element's text (section 4.9.3.19). */
+	if (strcmp(cond, "see-other-host") == 0 &&
+	    (c = xnode_child(n, NS_STREAMS_ERR, cond)) != NULL) {
+		host = xnode_text(c);
+		safe = safe_str(host);
+		free(host);
+		if (*safe != '\0')
+			fail(b, EX_STREAM, "stream error: see-other-host %s",
+			    safe);
+		free(safe);
+	}
+	fail_cond(b, stream_error_status(cond), "stream error", n,
+	    NS_STREAMS_ERR);
+}
+
+static void
+finish_close(struct bot *b)
+{
+	leave(b, EX_OK);
+}
 
 /* Records that mean the same in every state, then the state's handler. */
 static void
@@ -801,6 +1337,10 @@ dispatch(struct bot *b, const struct record *r)
 	const char *off;
 	char *t, *msg;
 
+	if (b->state == S_CLOSING && (strcmp(r->kind, KIND_CLOSE) == 0 ||
+	    strcmp(r->kind, KIND_ERROR) == 0 ||
+	    is_kind(r, "stream:error", NS_STREAM)))
+		finish_close(b);
 	if (strcmp(r->kind, KIND_ERROR) == 0) {
 		off = xnode_attr(r->root, "offset");
 		t = xnode_text(r->root);
@@ -812,11 +1352,10 @@ dispatch(struct bot *b, const struct record *r)
 	if (strcmp(r->kind, KIND_CLOSE) == 0) {
 		/* RFC 6120 section 4.4: answer the close, then we are done. */
 		send_str(b, "</stream:stream>");
-		exit(EX_OK);
+		leave(b, EX_OK);
 	}
 	if (is_kind(r, "stream:error", NS_STREAM))
-		fail_cond(b, EX_STREAM, "stream error", r->root,
-		    NS_STREAMS_ERR);
+		on_stream_error(b, r->root);
 	handler[b->state](b, r);
 }
 
@@ -852,31 +1391,240 @@ trace_record(struct bot *b, const struct record *r, const char *line,
 }
 
 static void
-run(struct bot *b)
+on_line(struct bot *b, const char *line, size_t len)
 {
 	struct record r;
 	const char *errstr;
-	char *line = NULL;
-	size_t cap = 0;
+
+	b->last_read = now_ms();
+	if (record_decode(line, len, &r, &errstr) == -1) {
+		trace(b, '<', line, len);
+		fail(b, EX_PROTO, "bad record: %s", errstr);
+	}
+	trace_record(b, &r, line, len);
+	dispatch(b, &r);
+	record_free(&r);
+}
+
+/*
+ * Input: records are read as they come, between the timers' deadlines,
+ * with ppoll(2), so that a signal is seen at once and never lost
+ * between a check of its flag and the wait.
+ */
+
+/* Hands every whole line to on_line; returns 0 at the end of input. */
+static int
+read_input(struct bot *b)
+{
+	char chunk[65536], *nl;
+	size_t start = 0;
 	ssize_t n;
 
-	send_header(b);
-	while ((n = getline(&line, &cap, stdin)) != -1) {
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (record_decode(line, (size_t)n, &r, &errstr) == -1) {
-			trace(b, '<', line, (size_t)n);
-			fail(b, EX_PROTO, "bad record: %s", errstr);
-		}
-		trace_record(b, &r, line, (size_t)n);
-		dispatch(b, &r);
-		record_free(&r);
-	}
-	if (ferror(stdin))
+	if ((n = read(STDIN_FILENO, chunk, sizeof chunk)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 1;
 		err(EX_LOCAL, "stdin");
-	free(line);
+	}
+	if (n == 0)
+		return 0;
+	buf_add(&b->in, chunk, (size_t)n);
+	while ((nl = memchr(b->in.p + b->scanned, '\n',
+	    b->in.len - b->scanned)) != NULL) {
+		b->scanned = (size_t)(nl - b->in.p) + 1;
+		on_line(b, b->in.p + start, (size_t)(nl - b->in.p) - start);
+		start = b->scanned;
+	}
+	memmove(b->in.p, b->in.p + start, b->in.len - start);
+	b->in.len -= start;
+	b->scanned = b->in.len;
+	if (b->in.len > RECORD_MAX)
+		fail(b, EX_PROTO, "record longer than %d bytes", RECORD_MAX);
+	return 1;
+}
+
+static void	 end_of_input(struct bot *) __attribute__((noreturn));
+
+static void
+end_of_input(struct bot *b)
+{
+	if (b->state == S_CLOSING)
+		finish_close(b);
 	/* A close would have ended the run in dispatch(). */
 	fail(b, EX_EOF, "input ended before the stream was closed");
+}
+
+/*
+ * Liveness.  Online: a space after keepalive ms without writing (RFC 6120
+ * section 4.6.1), a ping to the server after idle ms without reading
+ * (XEP-0199), and the end when it is not answered within timeout ms.
+ * Before that, idle + timeout ms of silence end the login.
+ */
+
+static void
+send_ping(struct bot *b)
+{
+	send_iq(b, "get", b->domain, "<ping xmlns='" NS_PING "'/>", NULL, "");
+	/* send_iq keeps the id as pending: online, nothing else is. */
+	free(b->ping_id);
+	b->ping_id = b->pending;
+	b->pending = NULL;
+	b->ping_sent = now_ms();
+}
+
+/* The next moment a timer needs us; INT64_MAX for none. */
+static int64_t
+next_deadline(const struct bot *b)
+{
+	int64_t t;
+
+	switch (b->state) {
+	case S_CLOSING:
+		return b->close_by;
+	case S_ONLINE:
+		t = b->last_write + b->keepalive;
+		if (b->ping_sent != 0 && b->ping_sent + b->timeout < t)
+			t = b->ping_sent + b->timeout;
+		if (b->ping_sent == 0 && b->last_read + b->idle < t)
+			t = b->last_read + b->idle;
+		return t;
+	default:
+		return b->last_read + b->idle + b->timeout;
+	}
+}
+
+static void
+check_timers(struct bot *b)
+{
+	int64_t now = now_ms();
+
+	switch (b->state) {
+	case S_CLOSING:
+		if (now >= b->close_by)
+			finish_close(b);
+		break;
+	case S_ONLINE:
+		if (b->ping_sent != 0 && now - b->ping_sent >= b->timeout)
+			fail(b, EX_TIMEOUT, "server did not answer a ping in "
+			    "%lld s", (long long)(b->timeout / 1000));
+		if (b->ping_sent == 0 && now - b->last_read >= b->idle)
+			send_ping(b);
+		if (now - b->last_write >= b->keepalive)
+			send_str(b, " ");
+		break;
+	default:
+		if (now - b->last_read >= b->idle + b->timeout)
+			fail(b, EX_TIMEOUT, "server silent for %lld s during "
+			    "the login", (long long)((b->idle + b->timeout) /
+			    1000));
+	}
+}
+
+/*
+ * Signals: SIGTERM and SIGINT close the stream, SIGUSR1 prints the
+ * counters.  They are blocked but while waiting in ppoll(2).
+ */
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_stop = 1;
+}
+
+static void
+setup_signals(struct bot *b)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	/* A vanished peer is a write error with a message, not a signal. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		err(EX_LOCAL, "sigaction");
+	sa.sa_handler = on_signal;	/* no SA_RESTART: ppoll says EINTR */
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1)
+		err(EX_LOCAL, "sigaction");
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &block, &b->waitmask) == -1)
+		err(EX_LOCAL, "sigprocmask");
+	sigdelset(&b->waitmask, SIGTERM);
+	sigdelset(&b->waitmask, SIGINT);
+	sigdelset(&b->waitmask, SIGUSR1);
+}
+
+/* Unavailable presence, our close; the server's close is awaited. */
+static void
+begin_close(struct bot *b)
+{
+	static const char bye[] = "<presence type='unavailable'/>";
+
+	if (b->state == S_CLOSING)
+		finish_close(b);	/* asked twice: no more waiting */
+	/* The link may be gone already: then there is nothing to wait for. */
+	if (b->state == S_ONLINE) {
+		trace(b, '>', bye, sizeof bye - 1);
+		if (write_all(bye, sizeof bye - 1) == -1)
+			finish_close(b);
+	}
+	trace(b, '>', "</stream:stream>", 16);
+	if (write_all("</stream:stream>", 16) == -1)
+		finish_close(b);
+	b->open = 0;
+	b->state = S_CLOSING;
+	b->close_by = now_ms() + CLOSE_WAIT;
+}
+
+/* Waits for input or the next deadline; returns 1 when stdin is ready. */
+static int
+wait_input(struct bot *b)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	struct timespec ts;
+	int64_t wait;
+
+	if ((wait = next_deadline(b) - now_ms()) < 0)
+		wait = 0;
+	ts.tv_sec = (time_t)(wait / 1000);
+	ts.tv_nsec = (long)(wait % 1000) * 1000000;
+	switch (ppoll(&pfd, 1, &ts, &b->waitmask)) {
+	case -1:
+		if (errno != EINTR)
+			err(EX_LOCAL, "ppoll");
+		return 0;
+	case 0:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void
+run(struct bot *b)
+{
+	b->last_read = now_ms();
+	send_header(b);
+	for (;;) {
+		if (got_usr1) {
+			got_usr1 = 0;
+			print_counters(b);
+		}
+		if (got_stop) {
+			got_stop = 0;
+			begin_close(b);
+		}
+		check_timers(b);
+		if (wait_input(b) && !read_input(b))
+			end_of_input(b);
+	}
 }
 
 /*
@@ -1009,6 +1757,18 @@ get_password(const char *passfile)
 		errx(EX_LOCAL, "empty password");
 	return p;
 }
+/* A number option within bounds, or an error naming it. */
+static long long
+number(int opt, const char *arg, long long min, long long max)
+{
+	const char *errstr;
+	long long n;
+
+	n = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL)
+		errx(EX_LOCAL, "-%c %s: %s", opt, arg, errstr);
+	return n;
+}
 
 int
 main(int argc, char *argv[])
@@ -1018,25 +1778,59 @@ main(int argc, char *argv[])
 	int ch, confine = 1;
 
 	parse_mechs(&b, "SCRAM-SHA-256,SCRAM-SHA-1,PLAIN");
-	while ((ch = getopt(argc, argv, "ehm:p:Pr:vVX")) != -1) {
+	b.approve = 1;
+	b.burst = 100;
+	b.rate = 60;
+	b.maxbody = 64 * 1024;
+	b.keepalive = 60 * 1000;
+	b.idle = 90 * 1000;
+	b.timeout = 30 * 1000;
+	while ((ch = getopt(argc, argv, "Ab:ehi:k:l:m:p:PR:r:s:t:vVX")) != -1) {
 		switch (ch) {
+		case 'A':
+			b.approve = 0;
+			break;
+		case 'b':
+			b.burst = number(ch, optarg, 1, 1000000);
+			break;
 		case 'e':
 		case 'P':
 			b.plain_ok = 1;
 			break;
 		case 'h':
 			usage(stdout, EX_OK);
+		case 'i':
+			b.idle = number(ch, optarg, 1, 86400) * 1000;
+			break;
+		case 'k':
+			b.keepalive = number(ch, optarg, 1, 86400) * 1000;
+			break;
+		case 'l':
+			b.maxbody = number(ch, optarg, 1, 16 * 1024 * 1024);
+			break;
 		case 'm':
 			parse_mechs(&b, optarg);
 			break;
 		case 'p':
 			passfile = optarg;
 			break;
+		case 'R':
+			b.rate = number(ch, optarg, 1, 6000000);
+			break;
 		case 'r':
 			if (*optarg == '\0' || strlen(optarg) > JID_PART_MAX)
 				errx(EX_LOCAL, "resource %s: bad length",
 				    optarg);
 			b.resource = optarg;
+			break;
+		case 's':
+			if (strlen(optarg) > 1024)
+				errx(EX_LOCAL, "-s: status longer than 1024 "
+				    "bytes");
+			b.status = optarg;
+			break;
+		case 't':
+			b.timeout = number(ch, optarg, 1, 3600) * 1000;
 			break;
 		case 'v':
 			b.verbose = 1;
@@ -1056,10 +1850,10 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage(stderr, EX_LOCAL);
 	parse_jid(&b, argv[0]);
-	/* A vanished peer is a write error with a message, not a signal. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		err(EX_LOCAL, "signal");
+	if ((b.senders = calloc(SENDERS_MAX, sizeof *b.senders)) == NULL)
+		err(EX_LOCAL, "calloc");
 	b.pass = get_password(passfile);
+	setup_signals(&b);
 	snprintf(b.idprefix, sizeof b.idprefix, "%08x", arc4random());
 	/* Everything opened and loaded: from here on, stdio only. */
 	if (scram_preload() == -1)

@@ -2,7 +2,7 @@
 # xmpp-connect against small loopback servers: the relay, exit statuses,
 # and a STARTTLS preamble that must never fall back to clear text.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 28
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 HDR="<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>"
@@ -157,6 +157,9 @@ is "$?:$(grep -c usage: "$T/err")" 1:1 "-t bogus: usage, exit 1"
 is "$?" 1 "no host and no -d: exit 1"
 is "$("$XC" -V)" "xmpp-connect $(sed -n 's/^VERSION = //p' "$TOP/Makefile")" \
     "-V prints the version"
+"$XC" -h >"$T/h.out" 2>&1
+is "$?:$(cat "$T/h.out")" "0:usage: xmpp-connect [-hIV] [-C cafile] [-d domain] [-t mode] [-w file] [host[:port]]" \
+    "-h prints the usage, as the man page's SYNOPSIS"
 
 # IPv6 loopback, bracketed.
 if $PY -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \

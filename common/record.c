@@ -88,7 +88,7 @@ pop_ns(struct recw *w)
 		free(w->ns[--w->depth]);
 }
 
-static int
+int
 ns_equal(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)

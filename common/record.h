@@ -67,6 +67,7 @@ struct record;
 void	 rec_write(struct recw *, const struct record *);
 
 // record.c, reading: a record decoded into a tree.
+int	 ns_equal(const char *, const char *);	/* NULL is no namespace */
 struct xattr {
 	char	*ns;		/* NULL: no namespace */
 	char	*name;		/* local name */

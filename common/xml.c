@@ -48,14 +48,6 @@ xml_escapes(struct buf *b, const char *s)
 	xml_escape(b, s, strlen(s));
 }
 
-static int
-same_ns(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 static void
 xml_attrs(struct buf *b, const struct xnode *n)
 {
@@ -99,7 +91,7 @@ xml_node(struct buf *b, const struct xnode *n, const char *parent_ns)
 		scope = parent_ns;
 	}
 	buf_printf(b, "<%s%s", prefix, n->name);
-	if (!same_ns(scope, parent_ns)) {
+	if (!ns_equal(scope, parent_ns)) {
 		buf_adds(b, " xmlns='");
 		if (n->ns != NULL)
 			xml_escapes(b, n->ns);

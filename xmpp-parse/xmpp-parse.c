@@ -33,6 +33,7 @@
  * namespace URIs, so expat's "URI\1local" splits without ambiguity. */
 #define NSSEP		'\1'
 #define CAPTURE_MAGIC	"xmpp-capture 1"	/* see xmpp-connect(1) */
+#define CAPTURE_WORD	"xmpp-capture "		/* any version */
 #define CAPTURE_LINE	64		/* longest chunk header line */
 #define SASL_SUCCESS	NS_SASL "\1" "success"
 #define TLS_PROCEED	NS_TLS "\1" "proceed"
@@ -48,6 +49,7 @@ enum state {
 
 /* A capture file of xmpp-connect(1), unwrapped chunk by chunk. */
 enum cstate {
+	C_RAW,		/* no capture: the stream itself */
 	C_MAGIC,	/* in the first line */
 	C_HEAD,		/* in a chunk header line */
 	C_DATA,		/* in the bytes of a chunk */
@@ -556,10 +558,21 @@ capture_magic(struct parse *p, struct capin *c, const char *name)
 {
 	if (strcmp(c->line, CAPTURE_MAGIC) == 0)
 		c->state = C_HEAD;
-	else if (strncmp(c->line, "xmpp-capture ", 13) == 0)
-		capture_fail(p, c, name, "unknown capture version");
 	else
-		capture_fail(p, c, name, "neither a capture nor XML");
+		capture_fail(p, c, name, "unknown capture version");
+}
+
+/* Not a capture after all: the bytes held so far begin the stream.  It
+ * cannot be XML either, but the parser is the one to say so. */
+static void
+capture_raw(struct parse *p, struct capin *c, long long *off,
+    const char *name)
+{
+	if (p->client)
+		errx(1, "%s: -o: not a capture", name);
+	c->state = C_RAW;
+	feed(p, c->line, c->len, *off);
+	*off += (long long)c->len;
 }
 
 /* "SECONDS.MICROS DIR LENGTH": is the chunk ours, and how long. */
@@ -594,7 +607,17 @@ unwrap(struct parse *p, struct capin *c, const char *s, size_t n,
 
 	while (n > 0 && p->state != S_ERROR) {
 		k = 1;
+		if (c->state == C_MAGIC && c->len < sizeof(CAPTURE_WORD) - 1 &&
+		    *s != CAPTURE_WORD[c->len]) {
+			capture_raw(p, c, off, name);
+			continue;
+		}
 		switch (c->state) {
+		case C_RAW:
+			k = n;
+			feed(p, s, k, *off);
+			*off += (long long)k;
+			break;
 		case C_MAGIC:
 		case C_HEAD:
 			if (*s != '\n') {
@@ -634,7 +657,17 @@ unwrap(struct parse *p, struct capin *c, const char *s, size_t n,
 	}
 }
 
-/* A capture file begins with its magic line, XML never with an x. */
+/* Input that ended inside the word "xmpp-capture " was the stream. */
+static void
+unwrap_eof(struct parse *p, struct capin *c, long long *off,
+    const char *name)
+{
+	if (c->state == C_MAGIC && c->len < sizeof(CAPTURE_WORD) - 1)
+		capture_raw(p, c, off, name);
+}
+
+/* Every input goes through unwrap(): a capture is known by its first
+ * line, anything else is the stream itself. */
 static int
 run(struct parse *p, int fd, const char *name)
 {
@@ -642,7 +675,6 @@ run(struct parse *p, int fd, const char *name)
 	struct capin	 cap = { .state = C_MAGIC };
 	long long	 off = 0;
 	ssize_t		 n;
-	int		 first = 1, capture = 0;
 
 	cap.dir = p->client ? ">" : "<";
 	for (;;) {
@@ -654,22 +686,14 @@ run(struct parse *p, int fd, const char *name)
 		}
 		if (n == 0)
 			break;
-		if (first) {
-			first = 0;
-			capture = buf[0] == 'x';
-			if (p->client && !capture)
-				errx(1, "%s: -o: not a capture", name);
-		}
-		if (capture)
-			unwrap(p, &cap, buf, (size_t)n, &off, name);
-		else {
-			feed(p, buf, (size_t)n, off);
-			off += n;
-		}
+		unwrap(p, &cap, buf, (size_t)n, &off, name);
 		if (p->state == S_ERROR)
 			return give_up(p, 2);
 		flush(p);	/* before read(2) may block */
 	}
+	unwrap_eof(p, &cap, &off, name);
+	if (p->state == S_ERROR)
+		return give_up(p, 2);
 	return at_eof(p, off);
 }
 

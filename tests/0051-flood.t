@@ -1,0 +1,109 @@
+#!/bin/sh
+# xmpp-echo under a flood: one sender's 1000 messages meet its token
+# bucket, the bot still answers others; two bots talking to each other
+# stop after one round.
+. "$(dirname "$0")/lib.sh"
+plan 11
+
+BURST=10 RATE=60	# per minute: one a second
+
+# pipeline NAME ARGS...: xmpp-connect | xmpp-parse | xmpp-echo ARGS by
+# hand, to the private Prosody; the exit statuses in $T/NAME.xc, .xp,
+# .xe, xmpp-echo's pid in $T/NAME.pid, every stage's stderr in $T/NAME.err
+pipeline() {
+	_n=$1
+	shift
+	mkfifo "$T/$_n.fifo"
+	spawn env N="$_n" sh -c '
+	    { "$TOP/xmpp-connect/xmpp-connect" -t plain -d localhost \
+	        "127.0.0.1:$C2S_PORT"; echo $? >"$T/$N.xc"; } <"$T/$N.fifo" |
+	    { "$TOP/xmpp-parse/xmpp-parse"; echo $? >"$T/$N.xp"; } |
+	    { sh -c '\''echo $$ >"$T/$N.pid"; exec "$0" "$@"'\'' \
+	        "$TOP/xmpp-echo/xmpp-echo" "$@" >"$T/$N.fifo"
+	      echo $? >"$T/$N.xe"; }' sh "$@" 2>"$T/$_n.err"
+	wait_file_grep "$T/$_n.pid" . 10 || bail "$_n: xmpp-echo did not start"
+}
+
+# counters NAME: xmpp-echo's counters now, "echoed rate size loop iq"
+counters() {
+	_c=$(grep -c '^xmpp-echo: echoed' "$T/$1.err")
+	kill -USR1 "$(cat "$T/$1.pid")"
+	_n=50
+	while [ "$(grep -c '^xmpp-echo: echoed' "$T/$1.err")" -le "$_c" ]; do
+		[ $_n -le 0 ] && return 1
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	grep '^xmpp-echo: echoed' "$T/$1.err" | tail -n 1 |
+	    sed 's/[^0-9]*\([0-9]*\)[^0-9]*/\1 /g; s/ $//'
+}
+
+echobot_setup
+CAROL_PW=$(randpw)
+prosody_adduser carol "$CAROL_PW" || bail "prosodyctl adduser carol failed"
+
+# --- 1000 messages from carol in one go
+pipeline bot -P -r echo -b $BURST -R $RATE -p "$T/bot.pass" bot@localhost
+CITIZEN_PASSWORD=$CAROL_PW timeout 120 $PY "$TOP/tests/citizen.py" \
+    --port "$C2S_PORT" --jid carol@localhost --to bot@localhost/echo \
+    --flood 1000 --timeout 60 >"$T/carol.out" 2>"$T/carol.err"
+is "$?" 0 "carol sent 1000 messages, then a ping came back"
+set -- $($PY -c 'import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["ev"] == "flood":
+        print(e["echoes"], e["secs"])' "$T/carol.out")
+echoes=${1:-0} secs=${2:-0}
+diag "$echoes echoes of 1000 in $secs s"
+# The bucket starts full and gains RATE/60 tokens a second: between the
+# first message and the ping's answer no more than that came in.
+max=$($PY -c "import math; print($BURST + math.ceil($secs * $RATE / 60) + 1)")
+check "echoes within the bucket: $BURST <= $echoes <= $max" \
+    test "$echoes" -ge $BURST -a "$echoes" -le "$max"
+set -- $(counters bot)
+is "$1" "$echoes" "the counters: every echo carol got"
+is "$2" $((1000 - echoes)) "the counters: the rest rate-dropped"
+is "$3 $4" "0 0" "the counters: nothing size- or loop-dropped"
+
+# Still there for others: alice's message comes back, and a ping.
+echo '"after the flood"' >"$T/after"
+alice --no-tls --no-wait --to bot@localhost/echo --send "$T/after" \
+    --expect 1 --timeout 30 >"$T/alice.got"
+is "$?:$(jfield body "$T/alice.got")" '0:"after the flood"' \
+    "after the flood: another sender's message echoed"
+CITIZEN_PASSWORD=$CAROL_PW timeout 60 $PY "$TOP/tests/citizen.py" \
+    --port "$C2S_PORT" --jid carol@localhost --to bot@localhost/echo \
+    --iqs --linger 0 --timeout 20 >"$T/carol2.out" 2>&1
+check "after the flood: a ping answered" grep -q \
+    '"id": "c-ping", "type": "result"' "$T/carol2.out"
+
+# --- two bots, each echoing the other: one message, then silence
+A_PW=$(randpw) B_PW=$(randpw)
+prosody_adduser a "$A_PW" && prosody_adduser b "$B_PW" ||
+    bail "prosodyctl adduser failed"
+(umask 077 && echo "$A_PW" >"$T/a.pass" && echo "$B_PW" >"$T/b.pass")
+pipeline a -v -P -r echo -p "$T/a.pass" a@localhost
+pipeline b -v -P -r echo -p "$T/b.pass" b@localhost
+wait_file_grep "$T/a.err" '^> <presence' 20 &&
+    wait_file_grep "$T/b.err" '^> <presence' 20 || bail "a and b not online"
+# b's side of the stream gets a message to a, as if b had written it.
+exec 3>"$T/b.fifo"
+printf "<message to='a@localhost/echo' type='chat' id='x'><body>%s</body></message>" \
+    "who's there?" >&3
+exec 3>&-
+# Until the counters stand still for a second (20 s at most).
+prev= n=20
+while [ $n -gt 0 ]; do
+	sleep 1
+	now="$(counters a) / $(counters b)"
+	[ "$now" = "$prev" ] && break
+	prev=$now
+	n=$((n - 1))
+done
+check "two bots: the exchange stopped" test $n -gt 0
+set -- $prev
+is "$1 $7" "1 1" "two bots: each echoed once"
+is "$4 ${10}" "1 0" "two bots: a saw its own echo come back and dropped it"
+is "$(grep -c "^< message" "$T/a.err") $(grep -c "^< message" "$T/b.err")" \
+    "2 1" "two bots: a got the message and its echo, b the first echo"
+diag "a: $(counters a)" "b: $(counters b)"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 57
+plan 69
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -147,7 +147,7 @@ def scram_login(b, mech, where="success", lie=False):
     else:
         b.send(rec("success", "xmlns=" + SASL))
 
-def bind(b, session=True):
+def bind(b, session=True, presence=r"<presence/>"):
     opening(b)
     items = ["(bind", "xmlns=" + BIND, ")"]
     if session:
@@ -163,7 +163,7 @@ def bind(b, session=True):
     m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/></iq>")
     b.send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=" + m.group(1),
                "(query", "xmlns=jabber:iq:roster", ")"))
-    b.expect(r"<presence/>")
+    b.expect(presence)
 
 def msg(frm, typ, *children):
     items = ["xmlns=jabber:client", "@to=bot@localhost/echo", "@id=m1"]
@@ -204,8 +204,49 @@ def chat(b):
     b.send(rec("/stream:stream"))
     b.expect(r"</stream:stream>")
 
+def iq(frm, typ, iid, *items, to=None):
+    head = ["xmlns=jabber:client", "@type=" + typ, "@id=" + iid]
+    if frm is not None:
+        head.append("@from=" + frm)
+    if to is not None:
+        head.append("@to=" + to)
+    return rec("iq", *(head + list(items)))
+
+def pres(frm, typ):
+    return rec("presence", "xmlns=jabber:client", "@from=" + frm, "@type=" + typ)
+
+def citizen(b):
+    plain_login(b)
+    bind(b, False, r"<presence><status>a &lt;b&gt; &amp; &apos;c&apos;</status></presence>")
+    A = "alice@localhost/h"
+    b.send(iq(A, "get", "other", "(ping", "xmlns=urn:xmpp:ping", ")",
+              to="someone@localhost/x"))
+    b.send(iq(A, "get", "otherres", "(ping", "xmlns=urn:xmpp:ping", ")",
+              to="bot@localhost/other"))
+    b.send(iq(A, "get", "full", "(ping", "xmlns=urn:xmpp:ping", ")",
+              to="bot@localhost/echo"))
+    b.send(iq(A, "get", "node", "(query", "xmlns=http://jabber.org/protocol/disco#info",
+              "@node=n", ")"))
+    b.send(iq(A, "set", "pushx", "(query", "xmlns=jabber:iq:roster", ")"))
+    b.send(iq("bot@localhost", "set", "push", "(query", "xmlns=jabber:iq:roster", ")"))
+    b.send(iq(None, "set", "push0", "(query", "xmlns=jabber:iq:roster", ")"))
+    b.send(iq(A, "error", "err", "(ping", "xmlns=urn:xmpp:ping", ")"))
+    b.send(pres("carol@localhost/c", "subscribe"))
+    b.send(pres("dave@localhost", "unsubscribe"))
+    b.send(pres("erin@localhost", "unsubscribed"))
+    b.send(msg(A, "chat", ("body", [], "0123456789")))
+    b.send(msg(A, "chat", ("body", [], "0123456789+")))
+    b.send(msg(A, "chat", ("body", [], "0123456789")))
+    b.send(msg(A, "chat", ("body", [], "again")))
+    b.send(msg("alice@localhost/other", "chat", ("body", [], "again")))
+    b.send(msg("bob@localhost/b", "chat", ("body", [], "marker")))
+    b.expect(r"marker</body></message>")
+    b.send(rec("/stream:stream"))
+    b.expect(r"</stream:stream>")
+
 SCENARIOS = {
     "chat": chat,
+    "citizen": citizen,
     "sha1": lambda b: (scram_login(b, "SCRAM-SHA-1"), bind(b, False),
                        b.send(rec("/stream:stream")), b.expect("</stream:stream>")),
     "sha256": lambda b: (scram_login(b, "SCRAM-SHA-256"), bind(b, False),
@@ -295,6 +336,36 @@ is "$(xq chat "c:iq[@type='error']/c:error/e:service-unavailable" | wc -l)" \
     1 "iq error is service-unavailable"
 is "$(xq chat "c:iq[@type='error']" | wc -l)" 1 "iq result not answered"
 is "$(tail -c 16 "$T/chat.xml")" "</stream:stream>" "close answered"
+
+# --- answers, presence, flood control
+server cit citizen -- "$BOT" -P -m PLAIN -r echo -l 10 -s "a <b> & 'c'" \
+    bot@localhost
+is "$(cat "$T/cit.rc")" 0 "citizen: exit 0"
+check "-s: the status text, escaped" grep -q \
+    "<presence><status>a &lt;b&gt; &amp; &apos;c&apos;</status></presence>" \
+    "$T/cit.xml"
+is "$(xq cit "c:iq" id | sed 1,2d | tr '\n' ' ')" "full node pushx push push0 " \
+    "iqs to others unanswered, to our full JID answered, errors unanswered"
+is "$(xq cit "c:iq[@id='full']" type)" result "ping to the full JID: result"
+is "$(xq cit "c:iq[@id='node']/c:error/e:service-unavailable" | wc -l)" 1 \
+    "disco#info of a node: service-unavailable"
+is "$(xq cit "c:iq[@id='pushx']/c:error/e:service-unavailable" | wc -l)" 1 \
+    "roster push from a stranger: service-unavailable"
+is "$(xq cit "c:iq[@type='result']" id | tr '\n' ' ')" "full push push0 " \
+    "roster pushes from our account: results"
+is "$(xq cit "c:presence[@to]" type | tr '\n' ' ')" \
+    "subscribed subscribe unsubscribed " \
+    "subscribe: subscribed and subscribe; unsubscribe: unsubscribed"
+is "$(xq cit "c:presence[@to]" to | sort -u | tr '\n' ' ')" \
+    "carol@localhost dave@localhost " "presence answers go to bare JIDs"
+is "$(xq cit "c:message/c:body" | tr '\n' ' ')" '"0123456789" "again" "marker" ' \
+    "too long dropped, the same body again dropped, any resource"
+is "$(tail -n 1 "$T/cit.err")" "xmpp-echo: echoed 3, rate-dropped 0, \
+size-dropped 1, loop-dropped 2, iq answered 5" "the counters at the exit"
+server noauto citizen -- "$BOT" -A -P -m PLAIN -r echo -l 10 \
+    -s "a <b> & 'c'" bot@localhost
+is "$(xq noauto "c:presence[@to]" type | tr '\n' ' ')" "unsubscribed " \
+    "-A: subscription requests ignored, unsubscribe honoured"
 
 # --- SCRAM against a scripted server that checks the client proof
 server sha1 sha1 -- "$BOT" -m SCRAM-SHA-1 -r echo bot@localhost

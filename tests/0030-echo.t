@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 69
+plan 71
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -244,8 +244,23 @@ def citizen(b):
     b.send(rec("/stream:stream"))
     b.expect(r"</stream:stream>")
 
+# -b 1: carol's bucket is empty after her first echo, until 1024 other
+# senders push her out of the table and she comes back as new.
+def evict(b):
+    plain_login(b)
+    bind(b, False)
+    b.send(msg("carol@localhost/c", "chat", ("body", [], "first")))
+    b.send(msg("carol@localhost/c", "chat", ("body", [], "over")))
+    for i in range(1024):
+        b.send(msg("s%d@localhost/r" % i, "chat", ("body", [], "x")))
+    b.send(msg("carol@localhost/c", "chat", ("body", [], "back")))
+    b.expect(r"back</body></message>")
+    b.send(rec("/stream:stream"))
+    b.expect(r"</stream:stream>")
+
 SCENARIOS = {
     "chat": chat,
+    "evict": evict,
     "citizen": citizen,
     "sha1": lambda b: (scram_login(b, "SCRAM-SHA-1"), bind(b, False),
                        b.send(rec("/stream:stream")), b.expect("</stream:stream>")),
@@ -366,6 +381,12 @@ server noauto citizen -- "$BOT" -A -P -m PLAIN -r echo -l 10 \
     -s "a <b> & 'c'" bot@localhost
 is "$(xq noauto "c:presence[@to]" type | tr '\n' ' ')" "unsubscribed " \
     "-A: subscription requests ignored, unsubscribe honoured"
+
+server evict evict -- "$BOT" -P -m PLAIN -r echo -b 1 -R 1 bot@localhost
+is "$(xq evict "c:message[@to='carol@localhost/c']/c:body" | tr '\n' ' ')" \
+    '"first" "back" ' "-b 1: over the rate dropped; 1024 senders later, a new bucket"
+is "$(tail -n 1 "$T/evict.err")" "xmpp-echo: echoed 1026, rate-dropped 1, \
+size-dropped 0, loop-dropped 0, iq answered 0" "-b 1: the counters"
 
 # --- SCRAM against a scripted server that checks the client proof
 server sha1 sha1 -- "$BOT" -m SCRAM-SHA-1 -r echo bot@localhost

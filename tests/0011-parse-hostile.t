@@ -158,7 +158,7 @@ input "%s<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>" "$H"
 hostile "a stream inside the stream" 2 "$h" "stream header inside the stream"
 
 input "%s hello <message/>" "$H"
-hostile "text between stanzas" 2 "$h" "text between top-level elements"
+hostile "text between stanzas" 2 $((h + 1)) "text between top-level elements"
 
 input "%s</stream:stream>\n \nx" "$H"
 hostile "data after the stream end" 2 $((h + 19)) "data after the stream end"

@@ -227,5 +227,6 @@ printf 'xmpp-capture 2\n' >"$T/bad.cap"
 "$XP" "$T/bad.cap" >/dev/null 2>&1
 is "$?" 1 "an unknown capture version: exit 1"
 "$XP" -o <"$TOP/tests/parse/prosody.xml" >/dev/null 2>"$T/err"
-is "$?:$(cat "$T/err")" "1:xmpp-parse: stdin: -o: not a capture" \
+is "$?:$(cat "$T/err")" \
+    "1:xmpp-parse: stdin: capture offset 0: not a capture (-o)" \
     "-o on a raw stream: exit 1"

@@ -331,6 +331,7 @@ static void XMLCALL
 on_text(void *arg, const char *s, int len)
 {
 	struct parse	*p = arg;
+	int		 i;
 
 	switch (p->state) {
 	case S_ELEMENT:
@@ -339,10 +340,15 @@ on_text(void *arg, const char *s, int len)
 		break;
 	case S_STREAM:
 		/* white space keepalives (RFC 6120 4.6.1) */
-		if (blank(s, (size_t)len))
+		if (blank(s, (size_t)len)) {
 			p->mark = past(p);
-		else
-			fail(p, here(p), "text between top-level elements");
+			break;
+		}
+		/* At its first other byte, wherever reads cut the blanks
+		 * before it (a run of data bytes here maps one to one). */
+		for (i = 0; blank(s + i, 1); i++)
+			;
+		fail(p, here(p) + i, "text between top-level elements");
 		break;
 	default:
 		break;
@@ -569,7 +575,7 @@ capture_raw(struct parse *p, struct capin *c, long long *off,
     const char *name)
 {
 	if (p->client)
-		errx(1, "%s: -o: not a capture", name);
+		capture_fail(p, c, name, "not a capture (-o)");
 	c->state = C_RAW;
 	feed(p, c->line, c->len, *off);
 	*off += (long long)c->len;

@@ -2,10 +2,10 @@
  * parse-fuzz - libFuzzer harness for the stream parser of xmpp-parse
  *
  * xmpp-parse.c is compiled in (its main() renamed), so its static
- * functions run without a fork: the input is fed through feed() (or,
- * for a capture file, unwrap()) once whole and once in chunks whose
- * sizes come from the input, as read(2) could return them, then
- * at_eof() as run() does.  Checked each time: the exit status is 0, 2
+ * functions run without a fork: the input is fed through unwrap() (the
+ * stream, or a capture of it) once whole and once in chunks whose sizes
+ * come from the input, as read(2) could return them, then unwrap_eof()
+ * and at_eof(), as run() does.  Checked each time: the exit status is 0, 2
  * or 3 (1 for a bad capture); every output line decodes with
  * record_decode() and rec_write() gives it back byte for byte; records
  * come in a possible order (a #error last, with status 2 or 3 and an
@@ -64,7 +64,8 @@ fuzz_errx(int status, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (parsing && strcmp(fmt, "%s: capture offset %lld: %s") == 0)
+	if (parsing && (strcmp(fmt, "%s: capture offset %lld: %s") == 0 ||
+	    strcmp(fmt, "%s: -o: not a capture") == 0))
 		longjmp(badcapture, 1);
 	va_start(ap, fmt);
 	verrx(status, fmt, ap);
@@ -93,8 +94,8 @@ next(uint32_t *x)
 }
 
 /* Feeds data as run() would, chunk sizes drawn from seed (0: whole);
- * the output goes to out.  A capture file (it begins with x) is replayed,
- * the client's side of it with client set, as with -o. */
+ * the output goes to out.  A capture file is replayed, the client's
+ * side of it with client set, as with -o. */
 static int
 parse(const uint8_t *data, size_t size, uint32_t seed, int client,
     int maxdepth, long long maxsize, struct buf *out)
@@ -108,14 +109,13 @@ parse(const uint8_t *data, size_t size, uint32_t seed, int client,
 	char			 tmp[4096];
 	off_t			 at;
 	ssize_t			 r;
-	int			 status = -1, capture;
+	int			 status = -1;
 
 	if (ftruncate(outfd, 0) == -1 || lseek(outfd, 0, SEEK_SET) == -1)
 		err(1, "memfd");
 	memset(&p, 0, sizeof(p));
 	memset(&cap, 0, sizeof(cap));
-	capture = size > 0 && data[0] == 'x';
-	p.client = capture && client;
+	p.client = client;
 	p.maxsize = maxsize;
 	p.maxdepth = maxdepth;
 	cap.state = C_MAGIC;
@@ -140,12 +140,7 @@ parse(const uint8_t *data, size_t size, uint32_t seed, int client,
 		if ((chunk = malloc(n)) == NULL)
 			err(1, "malloc");
 		memcpy(chunk, data + pos, n);
-		if (capture)
-			unwrap(&p, &cap, chunk, n, &off, "fuzz");
-		else {
-			feed(&p, chunk, n, off);
-			off += (long long)n;
-		}
+		unwrap(&p, &cap, chunk, n, &off, "fuzz");
 		free(chunk);
 		chunk = NULL;
 		if (p.state == S_ERROR) {
@@ -154,8 +149,13 @@ parse(const uint8_t *data, size_t size, uint32_t seed, int client,
 		}
 		flush(&p);
 	}
-	if (status == -1)
-		status = at_eof(&p, off);
+	if (status == -1) {
+		unwrap_eof(&p, &cap, &off, "fuzz");
+		if (p.state == S_ERROR)
+			status = give_up(&p, 2);
+		else
+			status = at_eof(&p, off);
+	}
 done:
 	parsing = 0;
 	XML_ParserFree(p.xp);

@@ -73,6 +73,7 @@ enum state {
 struct sender {
 	char		*jid;		/* bare JID, ASCII lower case */
 	double		 tokens;
+	int64_t		 filled;	/* ms, tokens last counted */
 	int64_t		 seen;		/* ms, last message or request */
 	uint64_t	 last_echo;	/* hash of its bodies */
 	int		 echoed;	/* last_echo is set */
@@ -702,23 +703,24 @@ sender_find(struct bot *b, const char *from, int64_t now)
 	for (i = 0; i < b->nsenders; i++)
 		if (strcmp(b->senders[i].jid, key) == 0) {
 			free(key);
+			b->senders[i].seen = now;
 			return &b->senders[i];
 		}
 	s = sender_slot(b);
 	memset(s, 0, sizeof *s);
 	s->jid = key;
 	s->tokens = (double)b->burst;
-	s->seen = now;
+	s->filled = s->seen = now;
 	return s;
 }
 
 static int
 take_token(struct bot *b, struct sender *s, int64_t now)
 {
-	s->tokens += (double)(now - s->seen) * (double)b->rate / 60000.0;
+	s->tokens += (double)(now - s->filled) * (double)b->rate / 60000.0;
 	if (s->tokens > (double)b->burst)
 		s->tokens = (double)b->burst;
-	s->seen = now;
+	s->filled = now;
 	if (s->tokens < 1.0)
 		return 0;
 	s->tokens -= 1.0;
@@ -797,7 +799,6 @@ admit(struct bot *b, const struct xnode *m, uint64_t *hash)
 	*hash = body_hash(m);
 	if (s->echoed && s->last_echo == *hash) {
 		b->count.loop++;
-		s->seen = now;
 		return 0;
 	}
 	if (!take_token(b, s, now)) {

@@ -3,7 +3,7 @@
 # to the records of the live run, holds no secret, is mode 0600; SASL
 # payloads are redacted however the reads cut the tags.
 . "$(dirname "$0")/lib.sh"
-plan 47
+plan 49
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 XP=${XMPP_PARSE:-$TOP/xmpp-parse/xmpp-parse}
@@ -141,6 +141,19 @@ check "tls: the stream after TLS is clear text" \
     grep -q "<mechanism>SCRAM-SHA-1</mechanism>" "$T/tls.cap"
 check "tls: the SCRAM challenge was redacted" \
     grep -q "^challenge	.*	-==*\$" "$T/tls.replay"
+
+# (-X: valgrind cannot run under the seccomp filter)
+if command -v valgrind >/dev/null 2>&1 && [ -z "${XMPP_PARSE:-}" ]; then
+	for side in "" -o; do
+		valgrind -q --error-exitcode=99 --leak-check=full "$XP" -X \
+		    $side "$T/tls.cap" >/dev/null 2>"$T/vg"
+		is "$?" 0 "valgrind: tls.cap replayed ${side:-(server side)}, no error"
+		grep -q . "$T/vg" && diag "$(cat "$T/vg")"
+	done
+else
+	skip "valgrind: tls.cap replayed" "no valgrind, or a sanitizer build"
+	skip "valgrind: tls.cap replayed -o" "no valgrind, or a sanitizer build"
+fi
 
 # Redaction whatever the reads: a server that sends one byte per write,
 # tags with '>' in attribute values, prefixes, CDATA, children.

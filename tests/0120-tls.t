@@ -2,7 +2,7 @@
 # xmpp-connect through stunnel against a private Prosody that requires
 # TLS: STARTTLS and direct TLS, certificate checks, no leftovers.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 40
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 HDR="<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='DOMAIN' version='1.0'>"
@@ -100,17 +100,54 @@ tls_stream() {
 	    "$1: one stream header (no clear-text preamble on stdout)"
 }
 
+# dir.py CAPTURE DIR: the bytes of the DIR chunks of a capture, end to end
+cat >"$T/dir.py" <<'EOF'
+import sys
+data, want, out, pos = open(sys.argv[1], 'rb').read(), sys.argv[2].encode(), b'', 15
+while pos < len(data):
+    nl = data.index(b'\n', pos)
+    _, d, n = data[pos:nl].split(b' ')
+    if d == want:
+        out += data[nl + 1:nl + 1 + int(n)]
+    pos = nl + 2 + int(n)
+sys.stdout.buffer.write(out)
+EOF
+
+# captured NAME: the capture of session NAME holds what went through
+# stdin and stdout, exactly
+captured() {
+	$PY "$T/dir.py" "$T/$1.cap" '<' >"$T/$1.from"
+	check "$1 -w: the < chunks are standard output" \
+	    cmp -s "$T/$1.from" "$T/$1.out"
+	printf '%s</stream:stream>' "$HDR" | sed "s/DOMAIN/localhost/" \
+	    >"$T/$1.sent"
+	$PY "$T/dir.py" "$T/$1.cap" '>' >"$T/$1.to"
+	check "$1 -w: the > chunks are standard input" \
+	    cmp -s "$T/$1.to" "$T/$1.sent"
+}
+
 session starttls localhost -t starttls -C "$CA_FILE" -d localhost \
+    -w "$T/starttls.cap" \
     "127.0.0.1:$C2S_PORT"
 is "$rc:$(cat "$T/starttls.err")" 0: "starttls: exit 0, quiet"
 tls_stream starttls
 leftovers starttls
+captured starttls
+$PY "$T/dir.py" "$T/starttls.cap" 'p<' >"$T/pre.from"
+$PY "$T/dir.py" "$T/starttls.cap" 'p>' >"$T/pre.to"
+check "starttls -w: the preamble from the server ends with <proceed/>" \
+    grep -q "<proceed [^>]*/>\$" "$T/pre.from"
+is "$(cat "$T/pre.to")" "$(printf '%s' "$HDR" | sed s/DOMAIN/localhost/)<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" \
+    "starttls -w: the preamble to the server"
 
 session direct localhost -t direct -C "$CA_FILE" -d localhost \
+    -w "$T/direct.cap" \
     "127.0.0.1:$DIRECT_PORT"
 is "$rc:$(cat "$T/direct.err")" 0: "direct: exit 0, quiet"
 tls_stream direct
 leftovers direct
+captured direct
+is "$($PY "$T/dir.py" "$T/direct.cap" 'p<' | wc -c)" 0 "direct -w: no preamble"
 
 session untrusted localhost -d localhost "127.0.0.1:$C2S_PORT"
 is "$rc" 4 "not in the system store: exit 4"

@@ -589,8 +589,10 @@ capture_head(struct parse *p, struct capin *c, const char *name)
 	const char	*errstr;
 
 	if ((dir = strchr(t, ' ')) == NULL ||
-	    (len = strchr(dir + 1, ' ')) == NULL)
+	    (len = strchr(dir + 1, ' ')) == NULL) {
 		capture_fail(p, c, name, "bad chunk header");
+		return;
+	}
 	*dir++ = '\0';
 	*len++ = '\0';
 	if (*t == '\0' || strspn(t, "0123456789.") != strlen(t) ||

@@ -3,7 +3,7 @@
 # to the records of the live run, holds no secret, is mode 0600; SASL
 # payloads are redacted however the reads cut the tags.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 50
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 XP=${XMPP_PARSE:-$TOP/xmpp-parse/xmpp-parse}
@@ -223,6 +223,15 @@ is "$?:$(stat -c %a "$T/old"):$(cat "$T/old")" "2:600:xmpp-capture 1" \
 "$XC" -t plain -w "$T/nodir/cap" "127.0.0.1:$port" </dev/null >/dev/null \
     2>"$T/err"
 is "$?" 1 "-w: a file that cannot be made is exit 1"
+if [ -w /dev/full ]; then
+	"$XC" -t plain -w /dev/full "127.0.0.1:$port" </dev/null >/dev/null \
+	    2>"$T/err"
+	is "$?:$(cat "$T/err")" \
+	    "1:xmpp-connect: capture /dev/full: No space left on device" \
+	    "-w: a capture that cannot be written is exit 1, named"
+else
+	skip "-w: a capture that cannot be written is exit 1" "no /dev/full"
+fi
 
 # Truncated or broken captures.
 head -c $(($(wc -c <"$T/tls.cap") / 2)) "$T/tls.cap" >"$T/cut.cap"

@@ -1,27 +1,28 @@
 #!/bin/sh
-# echobot.sh [options] JID - run the echo bot
+# echobot.sh [options] JID [xmpp-echo options] - run the echo bot
 #
 # Wires one session as
 #	xmpp-connect <fifo | xmpp-parse | xmpp-echo JID >fifo
-# (every link a fifo in a private directory, so each stage's pid and
-# exit status are ours to collect), and starts a new session with
-# exponential backoff when one ends, unless it ended in a way that
+# (every link a fifo in a private directory), learns which stage ends
+# first, takes the others down within seconds, and starts a new session
+# with exponential backoff, unless the session ended in a way that
 # retrying cannot fix.
 
 usage() {
-	echo "usage: echobot.sh [-hPv] [-C cafile] [-m mechs] [-n tries]" \
-	    "[-p passfile] [-r resource] [-s host[:port]]" \
-	    "[-t starttls|direct|plain] jid"
+	echo "usage: echobot.sh [-hPvX] [-C cafile] [-c conflicts] [-m mechs]" \
+	    "[-n tries] [-p passfile] [-r resource] [-s host[:port]]" \
+	    "[-t starttls|direct|plain] [-w dir] jid [xmpp-echo option ...]"
 }
 
 say() { echo "echobot.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-cafile='' mechs='' tries=0 passfile='' resource='' server='' mode=starttls
-plain='' verbose=''
-while getopts C:hm:n:Pp:r:s:t:v opt; do
+cafile='' conflicts=3 mechs='' tries=0 passfile='' resource='' server=''
+mode=starttls plain='' verbose='' nosandbox='' capdir=''
+while getopts C:c:hm:n:Pp:r:s:t:vw:X opt; do
 	case $opt in
 	C) cafile=$OPTARG ;;
+	c) conflicts=$OPTARG ;;
 	h) usage; exit 0 ;;
 	m) mechs=$OPTARG ;;
 	n) tries=$OPTARG ;;
@@ -31,14 +32,26 @@ while getopts C:hm:n:Pp:r:s:t:v opt; do
 	s) server=$OPTARG ;;
 	t) mode=$OPTARG ;;
 	v) verbose=1 ;;
+	w) capdir=$OPTARG ;;
+	X) nosandbox=1 ;;
 	*) usage >&2; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { usage >&2; exit 1; }
+[ $# -ge 1 ] || { usage >&2; exit 1; }
 jid=$1
+shift
+
+# The rest goes to xmpp-echo as it is: quoted once here, so that a
+# status text with blanks stays one argument.
+quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+echoargs=
+for a; do
+	echoargs="$echoargs$(quote "$a")"
+done
 
 case $jid in
+-*) usage >&2; exit 1 ;;
 ?*@?*) ;;
 *) die "jid $jid: want user@domain" ;;
 esac
@@ -52,7 +65,16 @@ esac
 case $tries in
 ''|*[!0-9]*) die "tries $tries: not a number" ;;
 esac
+case $conflicts in
+''|*[!0-9]*|0) die "conflicts $conflicts: want a number from 1" ;;
+esac
 [ -z "$passfile" ] || [ -r "$passfile" ] || die "$passfile: cannot read"
+if [ -n "$capdir" ]; then
+	# Captures hold every message of the session: private.
+	[ -d "$capdir" ] || (umask 077 && mkdir -p -- "$capdir") ||
+	    die "$capdir: cannot create"
+	[ -w "$capdir" ] || die "$capdir: not writable"
+fi
 
 # PLAIN over clear text is harmless only when nothing leaves the host.
 if [ "$mode" = plain ]; then
@@ -92,19 +114,71 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
-cpid='' ppid='' epid='' spid='' wpid=''
 
-# watchdog SECS SIG PID...: send SIG to the PIDs in SECS seconds unless
-# stopped first.  It runs in its own process group, so that stopping it
-# takes its sleep too.
-watchdog() {
-	setsid sh -c 'sleep "$0"; kill "$@" 2>/dev/null' "$@" &
-	wpid=$!
+# Per session: each stage's pid and status (cpid cst, ppid pst, epid
+# est), the stage that ended first, the watchdog, whether the status
+# fifo is open on fd 4.
+cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid=''
+open4='' subs=''
+
+# run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
+# writing OUT, under a subshell that writes "X pid PID" and, when CMD
+# ends, "X end STATUS" to the status fifo.  The subshell ignores SIGTERM
+# once CMD runs (CMD does not), so a TERM to the whole process group
+# still gets the status reported.  xmpp-connect opens its output first:
+# the fifos then open in a chain, not a cycle.  The password goes to
+# xmpp-echo alone.
+run() {
+	_x=$1 _i=$2 _o=$3
+	shift 3
+	(
+		if [ "$_x" = c ]; then
+			"$@" >"$_o" <"$_i" 3>&- &
+		elif [ "$_x" = p ] || [ -z "$havepw" ]; then
+			"$@" <"$_i" >"$_o" 3>&- &
+		else
+			XMPP_PASSWORD=$password
+			export XMPP_PASSWORD
+			"$@" <"$_i" >"$_o" 3>&- &
+		fi
+		trap '' TERM
+		echo "$_x pid $!" >&3
+		wait $! 2>/dev/null
+		echo "$_x end $?" >&3
+	) 3>"$tmp/status" 4<&- &
+	subs="$subs $!"
 }
 
-# stopwatchdog: with KILL, as a TERM that comes before the forked shell
-# has reset its traps is lost; to the process alone if it has not
-# reached setsid yet.
+connect() {
+	set -- -t "$mode" -d "$domain"
+	[ -n "$cafile" ] && set -- "$@" -C "$cafile"
+	[ -n "$capdir" ] && set -- "$@" -w \
+	    "$capdir/capture-$(date -u +%Y%m%dT%H%M%S)-$$.xml"
+	[ -n "$server" ] && set -- "$@" "$server"
+	run c "$tmp/connect.in" "$tmp/parse.in" "$xmpp_connect" "$@"
+}
+
+parse() {
+	set --
+	[ -n "$nosandbox" ] && set -- -X
+	run p "$tmp/parse.in" "$tmp/echo.in" "$xmpp_parse" "$@"
+}
+
+echo_() {
+	eval "set -- $echoargs"
+	[ -n "$encrypted" ] && set -- -e "$@"
+	[ -n "$plain" ] && set -- -P "$@"
+	[ -n "$verbose" ] && set -- -v "$@"
+	[ -n "$nosandbox" ] && set -- -X "$@"
+	[ -n "$mechs" ] && set -- -m "$mechs" "$@"
+	[ -n "$passfile" ] && set -- -p "$passfile" "$@"
+	[ -n "$resource" ] && set -- -r "$resource" "$@"
+	run e "$tmp/echo.in" "$tmp/connect.in" "$xmpp_echo" "$@" "$jid"
+}
+
+# stopwatchdog: stop the teardown's timer, with KILL, as a TERM that
+# comes before the forked shell has reset its traps is lost; to the
+# process alone if it has not reached setsid yet.
 stopwatchdog() {
 	[ -n "$wpid" ] || return 0
 	kill -s KILL -- "-$wpid" 2>/dev/null || kill -KILL "$wpid" 2>/dev/null
@@ -112,112 +186,191 @@ stopwatchdog() {
 	wpid=
 }
 
-# finish: stop every stage, reap it, remove the directory.  A stage
-# that lost its TERM the same way gets a KILL after 5 seconds.
+# live: the pids of the stages still running, in $live
+live() {
+	live=
+	[ -z "$cst" ] && live="$live $cpid"
+	[ -z "$pst" ] && live="$live $ppid"
+	[ -z "$est" ] && live="$live $epid"
+}
+
+# teardown: once one stage has ended, or we are asked to stop: a TERM to
+# xmpp-echo, which says goodbye to the server if it still can; the
+# others end by end of file.  Whatever runs 5 seconds later gets a TERM,
+# 3 more seconds and a KILL.  Waits until it knows every pid.
+teardown() {
+	[ -n "$wpid" ] && return 0
+	[ -n "$cpid" ] && [ -n "$ppid" ] && [ -n "$epid" ] || return 0
+	[ -z "$est" ] && kill -TERM "$epid" 2>/dev/null
+	live
+	setsid sh -c 'sleep 5; kill -TERM "$@" 2>/dev/null; sleep 3;
+	    kill -KILL "$@" 2>/dev/null' sh $live 4<&- &
+	wpid=$!
+}
+
+# collect [stop]: read the status fifo until every stage has ended (or
+# every writer is gone); the first end starts the teardown, as does
+# "stop", the launcher's own end.
+collect() {
+	stopping=$1
+	[ -n "$first$stopping" ] && teardown
+	while [ -z "$cst" ] || [ -z "$pst" ] || [ -z "$est" ]; do
+		read -r _x _what _v <&4 || break
+		case $_x.$_what in
+		c.pid) cpid=$_v ;;
+		p.pid) ppid=$_v ;;
+		e.pid) epid=$_v ;;
+		c.end) cst=$_v ;;
+		p.end) pst=$_v ;;
+		e.end) est=$_v ;;
+		esac
+		[ "$_what" = end ] && first=${first:-$_x}
+		[ -n "$first$stopping" ] && teardown
+	done
+	exec 4<&-
+	open4=
+	stopwatchdog
+	wait $subs 2>/dev/null
+	subs=
+	# A status never reported (its subshell was killed): unknown.
+	cst=${cst:-255} pst=${pst:-255} est=${est:-255} first=${first:-e}
+}
+
+# session: run the pipeline once; sets cst, pst, est and first
+session() {
+	cpid='' ppid='' epid='' cst='' pst='' est='' first=''
+	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" "$tmp/status"
+	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
+	    "$tmp/status" || die "mkfifo failed"
+	connect
+	parse
+	echo_
+	exec 4<"$tmp/status"
+	open4=1
+	collect
+}
+
+# finish: stop the session, if any, as teardown does; remove the
+# directory.
 finish() {
 	trap - EXIT HUP INT TERM
-	stopwatchdog
-	pids=$(echo $cpid $ppid $epid $spid)
-	if [ -n "$pids" ]; then
-		kill -TERM $pids 2>/dev/null
-		watchdog 5 -KILL $pids
-		for p in $pids; do
-			wait "$p" 2>/dev/null
-		done
-		stopwatchdog
+	if [ -n "$spid" ]; then
+		kill "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+	fi
+	if [ -n "$open4" ]; then
+		collect stop
+		report
 	fi
 	rm -rf "$tmp"
 }
 trap 'finish; exit 0' HUP INT TERM
 trap 'st=$?; finish; exit $st' EXIT
 
-connect() {
-	set -- -t "$mode" -d "$domain"
-	[ -n "$cafile" ] && set -- "$@" -C "$cafile"
-	[ -n "$server" ] && set -- "$@" "$server"
-	# Opens its output first: the fifos then open in a chain, not a cycle.
-	"$xmpp_connect" "$@" >"$tmp/parse.in" <"$tmp/connect.in" &
-	cpid=$!
+# name c|p|e: the stage's name
+name() {
+	case $1 in
+	c) echo xmpp-connect ;;
+	p) echo xmpp-parse ;;
+	*) echo xmpp-echo ;;
+	esac
 }
 
-parse() {
-	"$xmpp_parse" <"$tmp/parse.in" >"$tmp/echo.in" &
-	ppid=$!
-}
-
-echo_() {
-	set --
-	[ -n "$encrypted" ] && set -- "$@" -e
-	[ -n "$plain" ] && set -- "$@" -P
-	[ -n "$verbose" ] && set -- "$@" -v
-	[ -n "$mechs" ] && set -- "$@" -m "$mechs"
-	[ -n "$passfile" ] && set -- "$@" -p "$passfile"
-	[ -n "$resource" ] && set -- "$@" -r "$resource"
-	if [ -n "$havepw" ]; then
-		XMPP_PASSWORD=$password \
-		    "$xmpp_echo" "$@" "$jid" <"$tmp/echo.in" >"$tmp/connect.in" &
+# status STATUS: a status as the report shows it, a signal by its name
+status() {
+	if [ "$1" -gt 128 ] && [ "$1" -lt 255 ]; then
+		echo "SIG$(kill -l "$1")"
 	else
-		"$xmpp_echo" "$@" "$jid" <"$tmp/echo.in" >"$tmp/connect.in" &
-	fi
-	epid=$!
-}
-
-# session: run the pipeline once; sets cst, pst, est
-session() {
-	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in"
-	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" ||
-	    die "mkfifo failed"
-	connect
-	parse
-	echo_
-	# xmpp-echo ends every session: when another stage dies, the EOF
-	# reaches it.  The others then get 10 s to close, then a TERM.
-	# (wait's stderr: dash reports a job killed by a signal there.)
-	wait "$epid" 2>/dev/null
-	est=$?
-	epid=
-	watchdog 10 -TERM "$cpid" "$ppid"
-	wait "$cpid" 2>/dev/null
-	cst=$?
-	cpid=
-	wait "$ppid" 2>/dev/null
-	pst=$?
-	ppid=
-	stopwatchdog
-}
-
-# fatal: did the session end in a way that retrying cannot fix?  A
-# stage's 1 counts only when the others show that it came first: a
-# usage error ends a stage before it wrote or read anything.
-fatal() {
-	if [ "$est" -eq 2 ]; then
-		st=2 why="xmpp-echo exited 2 (authentication failed)"
-	elif [ "$cst" -eq 4 ]; then
-		st=4 why="xmpp-connect exited 4 (certificate rejected)"
-	elif [ "$est" -eq 1 ] && [ "$cst" -eq 0 ]; then
-		st=1 why="xmpp-echo exited 1 (usage or local error)"
-	elif [ "$cst" -eq 1 ] && [ "$pst" -eq 0 ]; then
-		st=1 why="xmpp-connect exited 1 (usage or local error)"
-	elif [ "$pst" -eq 1 ] && [ "$est" -eq 5 ]; then
-		st=1 why="xmpp-parse exited 1 (usage or I/O error)"
-	else
-		return 1
+		echo "$1"
 	fi
 }
 
-# cause: the status that says why the session ended: xmpp-echo's own
-# verdicts (2 to 4) first; its other statuses may only repeat that
-# xmpp-connect lost the link.
-cause() {
-	if [ "$est" -ge 2 ] && [ "$est" -le 4 ]; then
-		st=$est
-	elif [ "$cst" -ne 0 ]; then
-		st=$cst
-	elif [ "$pst" -ne 0 ]; then
-		st=$pst
-	else
-		st=$est
+report() {
+	say "session $attempt ended: xmpp-connect $(status "$cst")," \
+	    "xmpp-parse $(status "$pst"), xmpp-echo $(status "$est")"
+}
+
+# why c|p|e STATUS: what the stage's status means (its man page)
+why() {
+	if [ "$2" -gt 128 ] && [ "$2" -lt 255 ]; then
+		_s=$(status "$2")
+		[ "$_s" = SIGSYS ] && _s="SIGSYS (sandbox)"
+		echo "$(name "$1") killed by $_s"
+		return
 	fi
+	case $1.$2 in
+	?.0) _w="ended normally" ;;
+	?.1) _w="usage or local error" ;;
+	?.255) _w="status unknown" ;;
+	c.2) _w="could not connect" ;;
+	c.3) _w="connection lost" ;;
+	c.4) _w="certificate rejected" ;;
+	c.5) _w="TLS handshake or stunnel failure" ;;
+	c.6) _w="STARTTLS not offered or refused" ;;
+	p.2) _w="malformed or forbidden XML from the server" ;;
+	p.3) _w="server stream truncated" ;;
+	e.2) _w="authentication failed" ;;
+	e.3) _w="stream error" ;;
+	e.4) _w="protocol error" ;;
+	e.5) _w="input ended before the stream was closed" ;;
+	e.6) _w="stream error that retrying cannot fix" ;;
+	e.7) _w="conflict: another session took the resource" ;;
+	e.8) _w="server did not answer a ping" ;;
+	*) _w="unknown status" ;;
+	esac
+	echo "$(name "$1") exited $2 ($_w)"
+}
+
+# rank c|p|e STATUS: how well the status tells why the session ended,
+# 1 best.  When a stage dies, its neighbours see end of file or a
+# broken pipe and exit too, often before the dying one is reported; so
+# what they say then (xmpp-parse's "truncated", xmpp-echo's "input
+# ended", a 1 for a failed write) ranks below any real cause.
+rank() {
+	case $1.$2 in
+	e.2|e.6|e.7|c.4|c.6) echo 1 ;;
+	*.255) echo 6 ;;		# unknown
+	*.129|*.1[3-9][0-9]|*.2[0-5][0-9]) echo 2 ;;	# a signal
+	c.2|c.3|c.5|p.2|e.3|e.8) echo 3 ;;
+	e.4|p.3) echo 4 ;;
+	?.1) echo 5 ;;
+	?.0) echo 8 ;;
+	*) echo 7 ;;
+	esac
+}
+
+# verdict: the cause (the best ranked status; on a tie the stage that
+# ended first, else xmpp-echo, xmpp-connect, xmpp-parse) in why and the
+# launcher's status in st; returns 0 when retrying cannot help.  A
+# stage's 1 stops the launcher only when nothing better explains it.
+nconflict=0
+verdict() {
+	_x='' _r=9
+	for _y in $first e c p; do
+		eval "_t=\${${_y}st}"
+		_n=$(rank "$_y" "$_t")
+		[ "$_n" -lt "$_r" ] && _x=$_y _r=$_n _s=$_t
+	done
+	why=$(why "$_x" "$_s")
+	if [ "$_x.$_s" = e.7 ]; then
+		nconflict=$((nconflict + 1))
+	else
+		nconflict=0
+	fi
+	case $_x.$_s in
+	?.1) st=1 ;;
+	e.2) st=2 ;;
+	c.4) st=4 ;;
+	c.6) st=5 ;;
+	e.6) st=6 ;;
+	e.7)
+		st=7
+		[ "$nconflict" -ge "$conflicts" ] || return 1
+		why="$why, $nconflict times in a row"
+		;;
+	*.0) st=0; return 1 ;;
+	*) st=3; return 1 ;;
+	esac
 }
 
 attempt=0
@@ -227,22 +380,20 @@ while :; do
 	say "session $attempt: connecting to ${server:-$domain} ($mode)"
 	start=$(date +%s)
 	session
-	say "session $attempt ended: xmpp-connect $cst, xmpp-parse $pst," \
-	    "xmpp-echo $est"
-	if fatal; then
+	report
+	if verdict; then
 		say "$why, not retrying"
 		exit "$st"
 	fi
-	cause
 	if [ "$tries" -gt 0 ] && [ "$attempt" -ge "$tries" ]; then
-		say "$attempt attempts, giving up"
+		say "$why; $attempt sessions, giving up"
 		exit "$st"
 	fi
 	# A session that stayed up a minute was a success: start over.
 	[ $(($(date +%s) - start)) -gt 60 ] && delay=1
 	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 	wait_s=$((delay + r % (delay / 2 + 1)))
-	say "retrying in $wait_s s"
+	say "$why; retrying in $wait_s s"
 	sleep "$wait_s" &
 	spid=$!
 	wait "$spid"

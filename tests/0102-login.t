@@ -114,7 +114,7 @@ wait_file_grep "$T/tty.out.pid" . 10 || bail "onatty.py did not start"
 tpid=$(cat "$T/tty.out.pid")
 alice --no-tls --send "$T/ping" --expect 1 --timeout 30 >"$T/got"
 is "$?:$(jfield body "$T/got")" '0:"ping"' "terminal: password asked, login"
-cpid=$(pgrep -P "$tpid" -x xmpp-connect)
+cpid=$(pgrep -s "$tpid" -x xmpp-connect)
 [ -n "$cpid" ] && kill -TERM "$cpid"
 wait_file_grep "$T/tty.out" "session 2:" 30
 alice --no-tls --send "$T/ping" --expect 1 --timeout 30 >"$T/got"

@@ -19,7 +19,7 @@ ping() {
 # status 2 (could not connect).
 bot_start -n 2 $tls -s "127.0.0.1:$(free_port)" -p "$T/bot.pass"
 ended "$BOT_PID" 30
-is "$?" 2 "-n 2 against a closed port: gives up with status 2"
+is "$?" 3 "-n 2 against a closed port: gives up with status 3"
 is "$(grep -c 'session [0-9]*:' "$T/bot.err")" 2 "after two attempts"
 
 # A certificate from another CA: status 4 at once, no retry.
@@ -46,7 +46,7 @@ bot_start $tls -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
 ping "echo over STARTTLS"
 
 # Kill xmpp-connect under it: the launcher starts a new session.
-cpid=$(pgrep -P "$BOT_PID" -x xmpp-connect)
+cpid=$(pgrep -s "$BOT_PID" -x xmpp-connect)
 check "xmpp-connect found" test -n "$cpid"
 kill -TERM $cpid
 check "a second session starts" wait_file_grep "$T/bot.err" "session 2:" 30

@@ -251,27 +251,8 @@ bench_profile() {
 	} >>"$_p"
 
 	bench_prosody 0 || return 1
-	spawn env LOAD_PASSWORD="$LOAD_PW" "$B/xmpp-load" -n "$PROFILE_N" \
-	    -w "$WINDOW" -b "$BODY" -t bot@localhost 127.0.0.1 "$C2S_PORT" \
-	    load localhost >"$T/load.out" 2>>"$T/load.err"
-	_lpid=$spawned
-	wait_file_grep "$T/load.out" '^ready' 20 || return 1
-	bot_cmd echobot plain
-	spawn env TMPDIR="$T/tmp" $BOT 2>>"$T/bot-prof.err" </dev/null
-	_bpid=$spawned
-	wait_file_grep "$T/load.out" '^online' 60 || return 1
-	sleep 0.5
-	_pids=$(sample "$_bpid" | tr ';' '\n' | cut -d , -f 1 | paste -s -d , -)
-	spawn perf record -q -e cpu-clock -F 2999 -o "$T/perf.bot" \
-	    -p "$_pids" >/dev/null 2>&1
-	_ppid=$spawned
-	sleep 1		# perf attaching
-	kill -USR1 "$_lpid"
-	ended "$_lpid" 300 >/dev/null
-	kill -INT "$_ppid"
-	wait_gone "$_ppid" 20
-	stop "$_ppid"
-	stop "$_bpid"
+	prof_bot echobot || return 1
+	[ -x "$B/strophe-echo" ] && { prof_bot strophe || return 1; }
 	prosody_stop
 	{
 		echo
@@ -284,7 +265,49 @@ bench_profile() {
 		echo '```'
 		perf_top "$T/perf.bot" comm,symbol 25
 		echo '```'
+		echo
+		echo "System calls and context switches per echoed message" \
+		    "(perf stat, same runs):"
+		echo '```'
+		/usr/bin/python3 "$B/stats.py" perstat "$PROFILE_N" \
+		    "$T"/perfstat.*
+		echo '```'
 	} >>"$_p"
+}
+
+# prof_bot BOT: a plain load run of PROFILE_N messages with the bot's
+# processes under perf stat (and perf record for ours)
+prof_bot() {
+	: >"$T/load.out"
+	spawn env LOAD_PASSWORD="$LOAD_PW" "$B/xmpp-load" -n "$PROFILE_N" \
+	    -w "$WINDOW" -b "$BODY" -t bot@localhost 127.0.0.1 "$C2S_PORT" \
+	    load localhost >"$T/load.out" 2>>"$T/load.err"
+	_lpid=$spawned
+	wait_file_grep "$T/load.out" '^ready' 20 || return 1
+	bot_cmd "$1" plain
+	spawn env TMPDIR="$T/tmp" $BOT 2>>"$T/bot-prof.err" </dev/null
+	_bpid=$spawned
+	wait_file_grep "$T/load.out" '^online' 60 || return 1
+	sleep 0.5
+	_pids=$(sample "$_bpid" | tr ';' '\n' | cut -d , -f 1 | paste -s -d , -)
+	_rpid=
+	if [ "$1" = echobot ]; then
+		spawn perf record -q -e cpu-clock -F 2999 -o "$T/perf.bot" \
+		    -p "$_pids" >/dev/null 2>&1
+		_rpid=$spawned
+	fi
+	spawn perf stat --per-thread -x , -e raw_syscalls:sys_enter \
+	    -e context-switches -o "$T/perfstat.$1" -p "$_pids"
+	_spid=$spawned
+	sleep 1		# perf attaching
+	kill -USR1 "$_lpid"
+	ended "$_lpid" 300 >/dev/null
+	for _q in $_spid $_rpid; do
+		kill -INT "$_q"
+		wait_gone "$_q" 20
+		stop "$_q"
+	done
+	stop "$_bpid"
 }
 
 main() {

@@ -6,6 +6,8 @@
 #   stats.py sample PGID [PID ...]  every live process in process group
 #                                   PGID, and each PID:
 #                                   "pid,comm,cpu_ns,hwm_kb,pss_kb;"...
+#   stats.py perstat N FILE ...     perf stat --per-thread -x , files:
+#                                   counts per message, by process
 #   stats.py report DATA META OUT   the tables from run.sh's DATA lines
 #                                   and META lines, in Markdown, to OUT
 #                                   and stdout
@@ -73,6 +75,31 @@ def cmd_sample(argv):
                 pid, p["comm"].replace(" ", "_").replace(",", "_"),
                 p["ns"], p["hwm"], p["pss"]))
     print(";".join(out))
+
+
+def cmd_perstat(argv):
+    n = int(argv[0])
+    for path in argv[1:]:
+        bot = path.rsplit(".", 1)[1]
+        per, tot = {}, {}
+        for line in open(path):
+            f = line.split(",")
+            if len(f) < 4 or line.startswith("#"):
+                continue
+            comm = f[0].rsplit("-", 1)[0]
+            try:
+                v = int(f[1])
+            except ValueError:
+                v = 0
+            ev = "syscalls" if "sys_enter" in f[3] else "switches"
+            per.setdefault(comm, {}).setdefault(ev, 0)
+            per[comm][ev] += v
+            tot[ev] = tot.get(ev, 0) + v
+        print("%-8s total: %.1f syscalls, %.1f context switches / message" %
+              (bot, tot.get("syscalls", 0) / n, tot.get("switches", 0) / n))
+        for comm, d in sorted(per.items()):
+            print("%-8s   %-14s %6.1f syscalls, %5.1f switches" % (
+                "", comm, d.get("syscalls", 0) / n, d.get("switches", 0) / n))
 
 
 # --- report -------------------------------------------------------------
@@ -303,5 +330,6 @@ def cmd_report(argv):
 
 
 cmd = sys.argv[1]
-{"time": cmd_time, "sample": cmd_sample, "report": cmd_report}[cmd](
+{"time": cmd_time, "sample": cmd_sample, "perstat": cmd_perstat,
+ "report": cmd_report}[cmd](
     sys.argv[2:])

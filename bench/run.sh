@@ -64,6 +64,11 @@ meta() {
 		echo "prosody: tests/lib.sh's, with log level warn, $_n"
 		echo "niceness: $(nice) (make bench under nice -n -10 shields" \
 		    "the measured processes a little from other work)"
+		echo "source: commit $(git -C "$TOP" rev-parse --short HEAD)" \
+		    "$(git -C "$TOP" status --porcelain -uno -- common \
+		    xmpp-connect xmpp-parse xmpp-echo echobot.sh |
+		    awk '{ f = f " " $2 } END { if (f != "")
+		    print "with uncommitted changes in" f }')"
 		echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 	} >"$T/meta"
 }

@@ -13,6 +13,7 @@
 #                                   and stdout
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,12 +24,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def cmd_time(argv):
     t = time.monotonic()
-    r0 = os.times()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     st = subprocess.call(argv, stdout=subprocess.DEVNULL)
-    r1 = os.times()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - t
-    cpu = (r1.children_user - r0.children_user +
-           r1.children_system - r0.children_system)
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
     print("wall=%.4f cpu=%.4f" % (wall, cpu))
     sys.exit(st)
 
@@ -194,27 +194,31 @@ BOTS = (("self", "Prosody alone (loader to itself)"),
 
 def parse_table(pr, w):
     w("## 1. Parser throughput\n")
-    w("| program | MB/s (wall) | MB/s (CPU) | vs bare expat |")
+    w("| program | MB/s (wall) | MB/s (CPU) | vs bare expat: wall / CPU |")
     w("|---|---|---|---|")
-    speeds = {}
+    speeds, cspeeds = {}, {}
     for prog in ("expat-bare", "xmpp-parse"):
         rs = [r for r in pr if r["prog"] == prog]
         if not rs:
             continue
         mb = int(rs[0]["bytes"]) / 1e6
         speeds[prog] = [mb / float(r["wall"]) for r in rs]
-        cs = [mb / float(r["cpu"]) for r in rs if float(r["cpu"]) > 0]
+        cspeeds[prog] = [mb / float(r["cpu"]) for r in rs
+                         if float(r["cpu"]) > 0]
         rel = "100%"
         if prog != "expat-bare" and "expat-bare" in speeds:
-            rel = "%.0f%%" % (100 * statistics.median(speeds[prog]) /
-                              statistics.median(speeds["expat-bare"]))
+            rel = "%.0f%% / %.0f%%" % (
+                100 * statistics.median(speeds[prog]) /
+                statistics.median(speeds["expat-bare"]),
+                100 * statistics.median(cspeeds[prog]) /
+                statistics.median(cspeeds["expat-bare"]))
         w("| %s | %s | %s | %s |" % (prog, fmt(med(speeds[prog])),
-                                     fmt(med(cs)), rel))
+                                     fmt(med(cspeeds[prog])), rel))
     w("\nThe same %d MB generated stream (bench/gen-stream.py), %d runs "
       "each, median (min-max); xmpp-parse writes its records to "
       "/dev/null.  CPU: user+sys by getrusage.\n" % (
           round(int(pr[0]["bytes"]) / 1e6), len(pr) // 2))
-    return speeds
+    return speeds, cspeeds
 
 
 def echo_tables(er, mode, w):
@@ -297,7 +301,7 @@ def cmd_report(argv):
               len(busy), len(er), min(la), max(la)))
     w("")
     pr = [r for r in rows if r.get("fig") == "parse"]
-    speeds = parse_table(pr, w) if pr else {}
+    speeds, cspeeds = parse_table(pr, w) if pr else ({}, {})
     res = {}
     for mode in ("plain", "tls"):
         er = [r for r in rows if r.get("fig") == "echo" and
@@ -306,10 +310,11 @@ def cmd_report(argv):
             res[mode] = echo_tables(er, mode, w)
     w("## Goals\n")
     if "xmpp-parse" in speeds and "expat-bare" in speeds:
-        rel = (statistics.median(speeds["xmpp-parse"]) /
-               statistics.median(speeds["expat-bare"]))
-        w("- parser at least 60%% of bare expat: %.0f%%, %s" % (
-            100 * rel, "met" if rel >= 0.6 else "NOT met"))
+        for what, sp in (("wall clock", speeds), ("CPU time", cspeeds)):
+            rel = (statistics.median(sp["xmpp-parse"]) /
+                   statistics.median(sp["expat-bare"]))
+            w("- parser at least 60%% of bare expat, by %s: %.0f%%, %s" % (
+                what, 100 * rel, "met" if rel >= 0.6 else "NOT met"))
     for mode, rr in res.items():
         if "echobot" not in rr or "strophe" not in rr:
             continue

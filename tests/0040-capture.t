@@ -3,7 +3,7 @@
 # to the records of the live run, holds no secret, is mode 0600; SASL
 # payloads are redacted however the reads cut the tags.
 . "$(dirname "$0")/lib.sh"
-plan 50
+plan 51
 
 XC=${XC:-$TOP/xmpp-connect/xmpp-connect}
 XP=${XMPP_PARSE:-$TOP/xmpp-parse/xmpp-parse}
@@ -207,6 +207,19 @@ check "split: '>' in an attribute value does not end the tag" \
 is "$?:$(cut -f 1 "$T/split.client" | tr '\n' ' ')" \
     "0:stream:stream auth response response /stream:stream " \
     "split: the client side replays"
+
+# A client that restarts with an XML declaration, as many do.
+{
+	printf 'xmpp-capture 1\n'
+	for c in "<?xml version='1.0'?>$H" "<auth $SASL>====</auth> " \
+	    "<?xml version='1.0'?>$H<iq type='set' id='1'/>" "</stream:stream>"; do
+		printf '1.000000 > %d\n%s\n' ${#c} "$c"
+	done
+} >"$T/decl.cap"
+"$XP" -o "$T/decl.cap" >"$T/decl.rec"
+is "$?:$(cut -f 1 "$T/decl.rec" | tr '\n' ' ')" \
+    "0:stream:stream auth stream:stream iq /stream:stream " \
+    "-o: a client's new stream with an XML declaration"
 
 # The capture file itself: never through a symbolic link; an older file
 # is truncated and narrowed to 0600; a bad path fails before connecting.

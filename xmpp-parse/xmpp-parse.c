@@ -34,6 +34,7 @@
 #define NSSEP		'\1'
 #define CAPTURE_MAGIC	"xmpp-capture 1"	/* see xmpp-connect(1) */
 #define CAPTURE_WORD	"xmpp-capture "		/* any version */
+#define XMLDECL		"<?xml"
 #define CAPTURE_LINE	64		/* longest chunk header line */
 #define SASL_SUCCESS	NS_SASL "\1" "success"
 #define TLS_PROCEED	NS_TLS "\1" "proceed"
@@ -52,6 +53,7 @@ enum cstate {
 	C_RAW,		/* no capture: the stream itself */
 	C_MAGIC,	/* in the first line */
 	C_HEAD,		/* in a chunk header line */
+	C_PEEK,		/* -o: the first bytes of a chunk, held */
 	C_DATA,		/* in the bytes of a chunk */
 	C_LF		/* the newline after them */
 };
@@ -602,6 +604,28 @@ capture_head(struct parse *p, struct capin *c, const char *name)
 	if (errstr != NULL)
 		capture_fail(p, c, name, "bad chunk length");
 	c->take = strcmp(dir, c->dir) == 0;
+	c->state = c->left == 0 ? C_LF : c->take && p->client ? C_PEEK :
+	    C_DATA;
+}
+
+/*
+ * A client restarts its stream after the server's <success/>, which is
+ * not in its own stream, often with an XML declaration expat refuses in
+ * the middle of a document.  It comes at the start of a chunk, as the
+ * client writes it only once it read the <success/>: a chunk that begins
+ * with one between top-level elements starts a new document there.
+ */
+static void
+capture_peek(struct parse *p, struct capin *c, long long *off)
+{
+	if (c->len == sizeof(XMLDECL) - 1 && memcmp(c->line, XMLDECL,
+	    c->len) == 0 && p->state == S_STREAM) {
+		p->stop = *off;
+		restart(p);
+	}
+	feed(p, c->line, c->len, *off);
+	*off += (long long)c->len;
+	c->len = 0;
 	c->state = c->left > 0 ? C_DATA : C_LF;
 }
 
@@ -642,6 +666,11 @@ unwrap(struct parse *p, struct capin *c, const char *s, size_t n,
 			else
 				capture_head(p, c, name);
 			break;
+		case C_PEEK:
+			c->line[c->len++] = *s;
+			if (--c->left == 0 || c->len == sizeof(XMLDECL) - 1)
+				capture_peek(p, c, off);
+			break;
 		case C_DATA:
 			k = n < (unsigned long long)c->left ? n :
 			    (size_t)c->left;
@@ -665,13 +694,16 @@ unwrap(struct parse *p, struct capin *c, const char *s, size_t n,
 	}
 }
 
-/* Input that ended inside the word "xmpp-capture " was the stream. */
+/* Input that ended inside the word "xmpp-capture " was the stream; a
+ * chunk cut short still has its first bytes to give. */
 static void
 unwrap_eof(struct parse *p, struct capin *c, long long *off,
     const char *name)
 {
 	if (c->state == C_MAGIC && c->len < sizeof(CAPTURE_WORD) - 1)
 		capture_raw(p, c, off, name);
+	else if (c->state == C_PEEK)
+		capture_peek(p, c, off);
 }
 
 /* Every input goes through unwrap(): a capture is known by its first

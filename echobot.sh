@@ -330,6 +330,8 @@ rank() {
 	case $1.$2 in
 	e.2|e.6|e.7|c.4|c.6) echo 1 ;;
 	*.255) echo 6 ;;		# unknown
+	*.143)				# SIGTERM: ours, unless it came first
+		if [ "$1" = "$first" ]; then echo 2; else echo 6; fi ;;
 	*.129|*.1[3-9][0-9]|*.2[0-5][0-9]) echo 2 ;;	# a signal
 	c.2|c.3|c.5|p.2|e.3|e.8) echo 3 ;;
 	e.4|p.3) echo 4 ;;

@@ -23,7 +23,8 @@ MAN1 = man/xmpp-connect.1 man/xmpp-parse.1 man/xmpp-echo.1 man/echobot.sh.1
 MAN5 = man/xmpp-record.5
 MAN7 = man/echobot.7
 COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
-CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o
+CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
+	xmpp-connect/capture.o
 PARSE_OBJ = xmpp-parse/xmpp-parse.o
 ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/sasl.o
 UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test

@@ -1,7 +1,7 @@
 /*
  * extern.h - the parts of xmpp-connect(1).
  *
- * xmpp-connect.c: options, TCP connect, the byte relay, the capture.
+ * xmpp-connect.c: options, TCP connect, the byte relay; capture.c: -w.
  * dns.c: SRV lookup and ordering (RFC 2782).
  * tls.c: the STARTTLS preamble and the stunnel(8) arrangement.
  */

@@ -9,7 +9,7 @@
 # retrying cannot fix.
 
 usage() {
-	echo "usage: echobot.sh [-hPvX] [-C cafile] [-c conflicts] [-m mechs]" \
+	echo "usage: echobot.sh [-hPvVX] [-C cafile] [-c conflicts] [-m mechs]" \
 	    "[-n tries] [-p passfile] [-r resource] [-s host[:port]]" \
 	    "[-t starttls|direct|plain] [-w dir] jid [xmpp-echo option ...]"
 }
@@ -18,8 +18,8 @@ say() { echo "echobot.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 cafile='' conflicts=3 mechs='' tries=0 passfile='' resource='' server=''
-mode=starttls plain='' verbose='' nosandbox='' capdir=''
-while getopts C:c:hm:n:Pp:r:s:t:vw:X opt; do
+mode=starttls plain='' verbose='' nosandbox='' capdir='' version=''
+while getopts C:c:hm:n:Pp:r:s:t:vVw:X opt; do
 	case $opt in
 	C) cafile=$OPTARG ;;
 	c) conflicts=$OPTARG ;;
@@ -32,12 +32,33 @@ while getopts C:c:hm:n:Pp:r:s:t:vw:X opt; do
 	s) server=$OPTARG ;;
 	t) mode=$OPTARG ;;
 	v) verbose=1 ;;
+	V) version=1 ;;
 	w) capdir=$OPTARG ;;
 	X) nosandbox=1 ;;
 	*) usage >&2; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
+
+# The stages: next to this script in a source tree, else on PATH.
+here=$(dirname "$0")
+stage() {
+	if [ -x "$here/$1/$1" ]; then
+		echo "$here/$1/$1"
+	else
+		command -v "$1" || die "$1: not found"
+	fi
+}
+xmpp_connect=$(stage xmpp-connect) || exit 1
+xmpp_parse=$(stage xmpp-parse) || exit 1
+xmpp_echo=$(stage xmpp-echo) || exit 1
+
+# One version for the whole set: the one the stages were built with.
+if [ -n "$version" ]; then
+	v=$("$xmpp_echo" -V) || exit 1
+	echo "echobot.sh ${v##* }"
+	exit 0
+fi
 [ $# -ge 1 ] || { usage >&2; exit 1; }
 jid=$1
 shift
@@ -82,19 +103,6 @@ if [ "$mode" = plain ]; then
 	localhost|localhost:*|127.*|::1|\[::1\]*) plain=1 ;;
 	esac
 fi
-
-# The stages: next to this script in a source tree, else on PATH.
-here=$(dirname "$0")
-stage() {
-	if [ -x "$here/$1/$1" ]; then
-		echo "$here/$1/$1"
-	else
-		command -v "$1" || die "$1: not found"
-	fi
-}
-xmpp_connect=$(stage xmpp-connect) || exit 1
-xmpp_parse=$(stage xmpp-parse) || exit 1
-xmpp_echo=$(stage xmpp-echo) || exit 1
 
 # The password goes to xmpp-echo alone, through its environment; asked
 # for once here so that reconnecting never asks again.

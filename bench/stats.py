@@ -262,23 +262,31 @@ def echo_tables(er, mode, w):
             g("busy_all", 2), g("busy_nosh", 2), g("busy_stages", 2),
             g("pss_all", 2)))
     w("")
+    # Our processes by name, summed within a run (the launcher is
+    # several sh processes), medians over the runs.
     per = {}
     for r in (r for r in er if r["bot"] == "echobot"):
         idle, busy = parse_sample(r["idle"]), parse_sample(r["busy"])
         n = max(int(r["echoed"]), 1)
+        run = {}
         for p, (c, ns, h, pss) in busy.items():
             if p == r.get("server_pid"):
                 continue
-            d = per.setdefault(c, {"cpu": [], "hwm": [], "pss": []})
-            d["cpu"].append((ns - idle.get(p, (c, 0))[1]) / 1e3 / n)
-            d["hwm"].append(h / 1024)
-            d["pss"].append(pss / 1024)
+            d = run.setdefault(c, [0, 0.0, 0.0, 0.0])
+            d[0] += 1
+            d[1] += (ns - idle.get(p, (c, 0))[1]) / 1e3 / n
+            d[2] += h / 1024
+            d[3] += pss / 1024
+        for c, d in run.items():
+            per.setdefault(c, []).append(d)
     if per:
-        w("Our processes one by one (medians): " + "; ".join(
-            "%s %.2f us/msg, peak RSS %.2f MiB, PSS %.2f MiB" % (
-                c, statistics.median(d["cpu"]), statistics.median(d["hwm"]),
-                statistics.median(d["pss"]))
-            for c, d in sorted(per.items())) + ".\n")
+        w("Our processes by name (medians over the runs): " + "; ".join(
+            "%s%s %.2f us/msg, peak RSS %.2f MiB, PSS %.2f MiB" % (
+                c, " x%d" % ds[0][0] if ds[0][0] > 1 else "",
+                statistics.median(d[1] for d in ds),
+                statistics.median(d[2] for d in ds),
+                statistics.median(d[3] for d in ds))
+            for c, ds in sorted(per.items())) + ".\n")
     return res
 
 

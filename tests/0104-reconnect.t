@@ -55,7 +55,8 @@ sid=$(grep 'c2s stream for bot@localhost/[^ ]* closed: session closed' \
     "$PDIR/prosody.log" | tail -n 1 | cut -f 1 | cut -d ' ' -f 4)
 check "SIGTERM: the server saw the bot close its stream" test -n "$sid"
 check "SIGTERM: after the bot's unavailable presence" grep -q \
-    "$sid.*Received\[c2s\]: <presence type='unavailable'" "$PDIR/prosody.log"
+    "$sid.*Received\[c2s\]: <presence[^>]* type='unavailable'" \
+    "$PDIR/prosody.log"
 
 # Two bots with one resource take it from each other: with -c 1, the
 # first conflict stops the one kicked out, with status 7.

@@ -11,7 +11,7 @@ if ! command -v valgrind >/dev/null; then
 	exit 0
 fi
 # A sanitizer build has its own checks and cannot run under valgrind.
-if ldd "$TOP/xmpp-echo/xmpp-echo" | grep -q -e libasan -e libubsan; then
+if sanitized "$TOP/xmpp-echo/xmpp-echo"; then
 	for i in 1 2 3 4 5 6 7 8; do skip "valgrind $i" "sanitizer build"; done
 	exit 0
 fi

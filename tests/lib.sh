@@ -140,6 +140,12 @@ ended() {
 	wait "$1"
 }
 
+# sanitized FILE: FILE was built with ASan or UBSan (make CFLAGS=
+# -fsanitize=...): valgrind cannot run it, and its sandbox is off.
+sanitized() {
+	ldd "$1" 2>/dev/null | grep -q -e libasan -e libubsan
+}
+
 # A private Prosody under $T/prosody: loopback, ports picked here, its own
 # data, pid and log files; the system's Prosody is never touched.  As root
 # it runs as the prosody user (as root it may die in mod_posix).

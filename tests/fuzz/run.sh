@@ -97,7 +97,13 @@ then
 		found=1
 		echo "run.sh: afl: reproducer $_f" >&2
 	done
-	if [ "$_st" -ne 0 ]; then
+	# afl-fuzz refuses some machines (shared memory, core_pattern):
+	# that is no finding, but say so.
+	if [ "$_st" -ne 0 ] && [ ! -f "$W/afl/out/default/fuzzer_stats" ]
+	then
+		echo "run.sh: afl-fuzz did not start, AFL++ skipped:" >&2
+		tail -n 5 "$W/afl/fuzz.log" >&2
+	elif [ "$_st" -ne 0 ]; then
 		found=1
 		echo "run.sh: afl-fuzz: exit $_st (log: $W/afl/fuzz.log)" >&2
 	fi

@@ -124,10 +124,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
 
 # Per session: each stage's pid and status (cpid cst, ppid pst, epid
-# est), the stage that ended first, the watchdog, whether the status
-# fifo is open on fd 4.
+# est), the stage that ended first, the watchdog, whether stages were
+# started, whether the status fifo is open on fd 4.
 cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid=''
-open4='' subs=''
+running='' open4='' subs='' started=''
 
 # run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
 # writing OUT, under a subshell that writes "X pid PID" and, when CMD
@@ -155,6 +155,7 @@ run() {
 		echo "$_x end $?" >&3
 	) 3>"$tmp/status" 4<&- &
 	subs="$subs $!"
+	started="$started $_x"
 }
 
 connect() {
@@ -208,12 +209,23 @@ live() {
 # 3 more seconds and a KILL.  Waits until it knows every pid.
 teardown() {
 	[ -n "$wpid" ] && return 0
-	[ -n "$cpid" ] && [ -n "$ppid" ] && [ -n "$epid" ] || return 0
+	for _y in $started; do
+		eval "[ -n \"\$${_y}pid\" ]" || return 0
+	done
 	[ -z "$est" ] && kill -TERM "$epid" 2>/dev/null
 	live
 	setsid sh -c 'sleep 5; kill -TERM "$@" 2>/dev/null; sleep 3;
 	    kill -KILL "$@" 2>/dev/null' sh $live 4<&- &
 	wpid=$!
+}
+
+# pending: a stage started has not ended yet (a TERM may come between
+# two starts)
+pending() {
+	for _y in $started; do
+		eval "[ -n \"\$${_y}st\" ]" || return 0
+	done
+	return 1
 }
 
 # collect [stop]: read the status fifo until every stage has ended (or
@@ -222,7 +234,7 @@ teardown() {
 collect() {
 	stopping=$1
 	[ -n "$first$stopping" ] && teardown
-	while [ -z "$cst" ] || [ -z "$pst" ] || [ -z "$est" ]; do
+	while pending; do
 		read -r _x _what _v <&4 || break
 		case $_x.$_what in
 		c.pid) cpid=$_v ;;
@@ -236,7 +248,7 @@ collect() {
 		[ -n "$first$stopping" ] && teardown
 	done
 	exec 4<&-
-	open4=
+	running='' open4=''
 	stopwatchdog
 	wait $subs 2>/dev/null
 	subs=
@@ -246,10 +258,11 @@ collect() {
 
 # session: run the pipeline once; sets cst, pst, est and first
 session() {
-	cpid='' ppid='' epid='' cst='' pst='' est='' first=''
+	cpid='' ppid='' epid='' cst='' pst='' est='' first='' started=''
 	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" "$tmp/status"
 	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
 	    "$tmp/status" || die "mkfifo failed"
+	running=1
 	connect
 	parse
 	echo_
@@ -266,7 +279,10 @@ finish() {
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
 	fi
-	if [ -n "$open4" ]; then
+	if [ -n "$running" ]; then
+		# (the subshells wait for a reader before they start a stage)
+		[ -n "$open4" ] || exec 4<"$tmp/status"
+		open4=1
 		collect stop
 		report
 	fi

@@ -120,6 +120,9 @@ if [ -z "$passfile" ] && [ -z "$havepw" ] && [ -t 0 ]; then
 	havepw=1
 fi
 
+# (until finish takes over: a stop now leaves no directory behind)
+tmp=
+trap '[ -z "$tmp" ] || rm -rf "$tmp"; exit 0' HUP INT TERM
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
 

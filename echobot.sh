@@ -356,7 +356,7 @@ why() {
 rank() {
 	case $1.$2 in
 	e.2|e.6|e.7|c.4|c.6) echo 1 ;;
-	*.255) echo 6 ;;		# unknown
+	*.141|*.255) echo 6 ;;		# SIGPIPE: its reader died; unknown
 	*.143)				# SIGTERM: ours, unless it came first
 		if [ "$1" = "$first" ]; then echo 2; else echo 6; fi ;;
 	*.129|*.1[3-9][0-9]|*.2[0-5][0-9]) echo 2 ;;	# a signal
@@ -393,9 +393,11 @@ verdict() {
 	c.6) st=5 ;;
 	e.6) st=6 ;;
 	e.7)
-		st=7
-		[ "$nconflict" -ge "$conflicts" ] || return 1
-		why="$why, $nconflict times in a row"
+		if [ "$nconflict" -lt "$conflicts" ]; then
+			st=3
+			return 1
+		fi
+		st=7 why="$why, $nconflict times in a row"
 		;;
 	*.0) st=0; return 1 ;;
 	*) st=3; return 1 ;;

@@ -326,7 +326,9 @@ why() {
 		return
 	fi
 	case $1.$2 in
-	?.0) _w="ended normally" ;;
+	c.0) _w="the server closed the connection" ;;
+	p.0) _w="the stream ended" ;;
+	e.0) _w="the stream was closed" ;;
 	?.1) _w="usage or local error" ;;
 	?.255) _w="status unknown" ;;
 	c.2) _w="could not connect" ;;
@@ -350,19 +352,22 @@ why() {
 
 # rank c|p|e STATUS: how well the status tells why the session ended,
 # 1 best.  When a stage dies, its neighbours see end of file or a
-# broken pipe and exit too, often before the dying one is reported; so
+# broken pipe and exit too, sometimes reported before the dying one;
 # what they say then (xmpp-parse's "truncated", xmpp-echo's "input
-# ended", a 1 for a failed write) ranks below any real cause.
+# ended") ranks below any real cause, and a 1 (a failed write), SIGPIPE
+# or our own SIGTERM from a stage that did not end first ranks last.
 rank() {
 	case $1.$2 in
 	e.2|e.6|e.7|c.4|c.6) echo 1 ;;
-	*.141|*.255) echo 6 ;;		# SIGPIPE: its reader died; unknown
+	*.141) echo 9 ;;		# SIGPIPE: its reader died
 	*.143)				# SIGTERM: ours, unless it came first
-		if [ "$1" = "$first" ]; then echo 2; else echo 6; fi ;;
+		if [ "$1" = "$first" ]; then echo 2; else echo 9; fi ;;
+	?.1)				# a failed write, unless it came first
+		if [ "$1" = "$first" ]; then echo 5; else echo 9; fi ;;
+	*.255) echo 7 ;;		# unknown
 	*.129|*.1[3-9][0-9]|*.2[0-5][0-9]) echo 2 ;;	# a signal
 	c.2|c.3|c.5|p.2|e.3|e.8) echo 3 ;;
 	e.4|p.3) echo 4 ;;
-	?.1) echo 5 ;;
 	?.0) echo 8 ;;
 	*) echo 7 ;;
 	esac
@@ -371,10 +376,11 @@ rank() {
 # verdict: the cause (the best ranked status; on a tie the stage that
 # ended first, else xmpp-echo, xmpp-connect, xmpp-parse) in why and the
 # launcher's status in st; returns 0 when retrying cannot help.  A
-# stage's 1 stops the launcher only when nothing better explains it.
+# stage's 1 stops the launcher only when nothing better explains it and
+# the stage ended first.
 nconflict=0
 verdict() {
-	_x='' _r=9
+	_x='' _r=10
 	for _y in $first e c p; do
 		eval "_t=\${${_y}st}"
 		_n=$(rank "$_y" "$_t")
@@ -387,7 +393,16 @@ verdict() {
 		nconflict=0
 	fi
 	case $_x.$_s in
-	?.1) st=1 ;;
+	?.1)
+		# A usage or local error ends a stage before it talks to
+		# the others; a 1 after another stage ended is a failed
+		# write to it.
+		if [ "$_x" != "$first" ]; then
+			st=3
+			return 1
+		fi
+		st=1
+		;;
 	e.2) st=2 ;;
 	c.4) st=4 ;;
 	c.6) st=5 ;;

@@ -426,6 +426,9 @@ item_attr(struct decoder *d, const char *s, size_t n)
 	e->nattrs++;
 	if (a->name == NULL || a->value == NULL)
 		return "bad escape in attribute";
+	/* xml_node() would write it as a namespace declaration. */
+	if (a->ns == NULL && strcmp(a->name, "xmlns") == 0)
+		return "attribute xmlns is reserved";
 	return NULL;
 }
 

@@ -476,7 +476,7 @@ trailer(struct parse *p, const char *s, size_t n, long long off)
  * stops the parser in the middle of them: the rest goes to the new
  * parser, or to the trailer check. */
 static void
-feed(struct parse *p, const char *s, size_t n, long long off)
+feed_xml(struct parse *p, const char *s, size_t n, long long off)
 {
 	size_t	 used;
 
@@ -509,6 +509,26 @@ feed(struct parse *p, const char *s, size_t n, long long off)
 			return;
 		}
 	}
+}
+
+/* XML 1.0 has no U+0000, and expat 2.5 tells it differently depending
+ * on where reads end ("\r\0": truncated, or invalid at 1): refuse it
+ * here, at its offset, as expat would. */
+static void
+feed(struct parse *p, const char *s, size_t n, long long off)
+{
+	const char	*nul;
+
+	if ((nul = memchr(s, '\0', n)) == NULL) {
+		feed_xml(p, s, n, off);
+		return;
+	}
+	feed_xml(p, s, (size_t)(nul - s), off);
+	if (p->state == S_END)
+		trailer(p, nul, n - (size_t)(nul - s), off + (nul - s));
+	else if (p->state != S_ERROR)
+		fail(p, off + (nul - s), "%s",
+		    XML_ErrorString(XML_ERROR_INVALID_TOKEN));
 }
 
 /* Writes the #error record and the diagnostic; returns status. */

@@ -133,13 +133,6 @@ carried(const struct xnode *n)
 
 	if (!ncname(n->name) || !nsok(n->ns))
 		return 0;
-#ifdef SKIP_KNOWN
-	/* Reported: an attribute xmlns reads back as a declaration. */
-	for (i = 0; i < n->nattrs; i++)
-		if (n->attrs[i].ns == NULL &&
-		    strcmp(n->attrs[i].name, "xmlns") == 0)
-			return 0;
-#endif
 	for (i = 0; i < n->nattrs; i++) {
 		a = &n->attrs[i];
 		if (!ncname(a->name) || !nsok(a->ns) ||

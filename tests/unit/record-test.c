@@ -227,7 +227,7 @@ test_reject(void)
 		"message\t(", "message\t", "\\x00", "message\t(\\x00",
 		"message\t@a=\\x00", "message\txmlns=\\x00",
 		"message\txmlns=" NS_XMLNS, "message\t@{" NS_XMLNS "}a=b",
-		"message\t@{}a=b",
+		"message\t@{}a=b", "message\t@xmlns=urn:evil",
 	};
 	struct record	 rec;
 	struct buf	 deep = { 0 };

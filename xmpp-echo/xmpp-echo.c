@@ -106,6 +106,7 @@ struct bot {
 	/* liveness, in ms of the monotonic clock */
 	int64_t		 keepalive, idle, timeout;	/* -k, -i, -t */
 	int64_t		 last_read, last_write;
+	struct buf	 out;		/* XML not yet written */
 	int64_t		 ping_sent;	/* 0: no ping awaited */
 	char		*ping_id;
 	int64_t		 close_by;	/* S_CLOSING: give up then */
@@ -197,7 +198,11 @@ write_all(const char *s, size_t n)
 	return 0;
 }
 
-/* Writes one chunk of XML at once; redacted, if given, is traced instead. */
+/*
+ * Queues one chunk of XML; redacted, if given, is traced instead.  The
+ * queue is written when the input read so far is handled, before
+ * waiting: one write(2) for all the answers to one read.
+ */
 static void
 send_xml(struct bot *b, struct buf *x, const char *redacted)
 {
@@ -205,9 +210,29 @@ send_xml(struct bot *b, struct buf *x, const char *redacted)
 		trace(b, '>', redacted, strlen(redacted));
 	else
 		trace(b, '>', x->p, x->len);
-	if (write_all(x->p, x->len) == -1)
-		err(EX_LOCAL, "write");
+	buf_add(&b->out, x->p, x->len);
+}
+
+/* Writes the queue; wiped, since it may hold a SASL payload. */
+static int
+drain(struct bot *b)
+{
+	int	 r;
+
+	if (b->out.len == 0)
+		return 0;
+	r = write_all(b->out.p, b->out.len);
+	explicit_bzero(b->out.p, b->out.len);
+	buf_reset(&b->out);
 	b->last_write = now_ms();
+	return r;
+}
+
+static void
+flush_out(struct bot *b)
+{
+	if (drain(b) == -1)
+		err(EX_LOCAL, "write");
 }
 
 static void
@@ -236,6 +261,7 @@ static void	 leave(struct bot *, int) __attribute__((noreturn));
 static void
 leave(struct bot *b, int status)
 {
+	(void)drain(b);
 	if (b->was_online)
 		print_counters(b);
 	exit(status);
@@ -250,6 +276,7 @@ fail(struct bot *b, int status, const char *fmt, ...)
 {
 	va_list ap;
 
+	(void)drain(b);
 	if (b->open) {
 		trace(b, '>', "</stream:stream>", 16);
 		(void)write_all("</stream:stream>", 16);
@@ -1570,6 +1597,8 @@ begin_close(struct bot *b)
 
 	if (b->state == S_CLOSING)
 		finish_close(b);	/* asked twice: no more waiting */
+	if (drain(b) == -1)
+		finish_close(b);
 	/* The link may be gone already: then there is nothing to wait for. */
 	if (b->state == S_ONLINE) {
 		trace(b, '>', bye, sizeof bye - 1);
@@ -1623,6 +1652,7 @@ run(struct bot *b)
 			begin_close(b);
 		}
 		check_timers(b);
+		flush_out(b);
 		if (wait_input(b) && !read_input(b))
 			end_of_input(b);
 	}

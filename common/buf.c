@@ -1,9 +1,12 @@
 /* buf.c - a growable byte buffer */
 #include <err.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "record.h"
 
@@ -84,4 +87,25 @@ buf_free(struct buf *b)
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
+}
+
+int
+write_all(int fd, const void *p, size_t n)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
+	const char	*s = p;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, s, n)) == -1) {
+			if (errno == EAGAIN)
+				(void)poll(&pfd, 1, -1);
+			else if (errno != EINTR)
+				return -1;
+			continue;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

@@ -38,6 +38,9 @@ void	 buf_printf(struct buf *, const char *, ...)
 char	*buf_str(struct buf *);		/* NUL-terminates, returns p */
 void	 buf_reset(struct buf *);	/* len = 0, keeps the memory */
 void	 buf_free(struct buf *);
+/* Writes all n bytes to fd, through EINTR and, on a non-blocking fd,
+ * EAGAIN; returns 0, or -1 with errno set. */
+int	 write_all(int, const void *, size_t);
 
 // record.c, writing: the calls follow the XML events of one top-level
 // element (or stream event); rec_finish() appends the newline.  Adjacent

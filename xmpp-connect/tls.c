@@ -67,24 +67,12 @@ static char	 tmpdir[PATH_MAX], confpath[PATH_MAX], sockpath[PATH_MAX],
 		 logpath[PATH_MAX], errpath[PATH_MAX];
 static pid_t	 child = -1;
 
+/* The preamble goes out whole, or the connection is lost. */
 static void
-write_all(int fd, const char *p, size_t len)
+send_preamble(int fd, const char *p, size_t len)
 {
-	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EAGAIN)
-				(void)poll(&pfd, 1, PREAMBLE_TIMEOUT);
-			else if (errno != EINTR)
-				err(EXIT_LOST, "connection lost: write to "
-				    "server");
-			continue;
-		}
-		p += n;
-		len -= n;
-	}
+	if (write_all(fd, p, len) == -1)
+		err(EXIT_LOST, "connection lost: write to server");
 }
 
 static void
@@ -159,7 +147,7 @@ send_starttls(struct preamble *pr)
 	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
 	capture(CAP_PRE_TO, req, sizeof req - 1);
-	write_all(pr->fd, req, sizeof req - 1);
+	send_preamble(pr->fd, req, sizeof req - 1);
 	pr->state = P_PROCEED;
 }
 
@@ -220,7 +208,7 @@ send_header(int fd, const char *domain)
 	xml_escapes(&b, domain);
 	buf_adds(&b, "' version='1.0'>");
 	capture(CAP_PRE_TO, b.p, b.len);
-	write_all(fd, b.p, b.len);
+	send_preamble(fd, b.p, b.len);
 	buf_free(&b);
 }
 

@@ -181,23 +181,6 @@ trace(struct bot *b, char dir, const char *s, size_t n)
 	fflush(stderr);
 }
 
-static int
-write_all(const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(STDOUT_FILENO, s, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Queues one chunk of XML; redacted, if given, is traced instead.  The
  * queue is written when the input read so far is handled, before
@@ -221,7 +204,7 @@ drain(struct bot *b)
 
 	if (b->out.len == 0)
 		return 0;
-	r = write_all(b->out.p, b->out.len);
+	r = write_all(STDOUT_FILENO, b->out.p, b->out.len);
 	explicit_bzero(b->out.p, b->out.len);
 	buf_reset(&b->out);
 	b->last_write = now_ms();
@@ -279,7 +262,7 @@ fail(struct bot *b, int status, const char *fmt, ...)
 	(void)drain(b);
 	if (b->open) {
 		trace(b, '>', "</stream:stream>", 16);
-		(void)write_all("</stream:stream>", 16);
+		(void)write_all(STDOUT_FILENO, "</stream:stream>", 16);
 	}
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
@@ -1602,11 +1585,11 @@ begin_close(struct bot *b)
 	/* The link may be gone already: then there is nothing to wait for. */
 	if (b->state == S_ONLINE) {
 		trace(b, '>', bye, sizeof bye - 1);
-		if (write_all(bye, sizeof bye - 1) == -1)
+		if (write_all(STDOUT_FILENO, bye, sizeof bye - 1) == -1)
 			finish_close(b);
 	}
 	trace(b, '>', "</stream:stream>", 16);
-	if (write_all("</stream:stream>", 16) == -1)
+	if (write_all(STDOUT_FILENO, "</stream:stream>", 16) == -1)
 		finish_close(b);
 	b->open = 0;
 	b->state = S_CLOSING;

@@ -129,22 +129,8 @@ fail(struct parse *p, long long off, const char *fmt, ...)
 static void
 flush(struct parse *p)
 {
-	size_t	 off;
-	ssize_t	 n;
-
-	if (p->check) {
-		buf_reset(&p->out);
-		return;
-	}
-	for (off = 0; off < p->out.len; off += (size_t)n)
-		if ((n = write(STDOUT_FILENO, p->out.p + off,
-		    p->out.len - off)) == -1) {
-			if (errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			err(1, "write");
-		}
+	if (!p->check && write_all(STDOUT_FILENO, p->out.p, p->out.len) == -1)
+		err(1, "write");
 	buf_reset(&p->out);
 }
 

@@ -8,23 +8,6 @@ plan 31
 BOT=$TOP/xmpp-echo/xmpp-echo
 STATUS="Echoing <all> & 'sundry'"
 
-# pipeline NAME ARGS...: xmpp-connect | xmpp-parse | xmpp-echo ARGS by
-# hand, to the private Prosody; the exit statuses in $T/NAME.xc, .xp,
-# .xe, xmpp-echo's pid in $T/NAME.pid, every stage's stderr in $T/NAME.err
-pipeline() {
-	_n=$1
-	shift
-	mkfifo "$T/$_n.fifo"
-	spawn env N="$_n" sh -c '
-	    { "$TOP/xmpp-connect/xmpp-connect" -t plain -d localhost \
-	        "127.0.0.1:$C2S_PORT"; echo $? >"$T/$N.xc"; } <"$T/$N.fifo" |
-	    { "$TOP/xmpp-parse/xmpp-parse"; echo $? >"$T/$N.xp"; } |
-	    { sh -c '\''echo $$ >"$T/$N.pid"; exec "$0" "$@"'\'' \
-	        "$TOP/xmpp-echo/xmpp-echo" "$@" >"$T/$N.fifo"
-	      echo $? >"$T/$N.xe"; }' sh "$@" 2>"$T/$_n.err"
-	wait_file_grep "$T/$_n.pid" . 10 || bail "$_n: xmpp-echo did not start"
-}
-
 # ev FILE EV KEY: KEY of every event EV in citizen.py's output FILE
 ev() {
 	$PY -c 'import json, sys

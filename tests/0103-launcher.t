@@ -8,12 +8,7 @@ plan 17
 PROSODY_TLS=1
 echobot_setup
 tls="-t starttls -C $CA_FILE"
-echo '"ping"' >"$T/ping"
-ping() {
-	alice --tls-ca "$CA_FILE" --send "$T/ping" --expect 1 --timeout 30 \
-	    >"$T/got"
-	is "$?:$(jfield body "$T/got")" '0:"ping"' "$1"
-}
+ping() { alice_ping "$1" --tls-ca "$CA_FILE" --timeout 30; }
 
 # Nothing listens on a port we picked: two attempts, then xmpp-connect's
 # status 2 (could not connect).

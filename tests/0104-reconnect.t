@@ -7,11 +7,7 @@
 plan 21
 
 echobot_setup
-echo '"ping"' >"$T/ping"
-ping() {
-	alice --no-tls --send "$T/ping" --expect 1 --timeout 60 >"$T/got"
-	is "$?:$(jfield body "$T/got")" '0:"ping"' "$1"
-}
+ping() { alice_ping "$1" --no-tls --timeout 60; }
 link="-t plain -s 127.0.0.1:$C2S_PORT"
 
 bot_start -v $link -p "$T/bot.pass"

@@ -213,12 +213,7 @@ leftovers "SIGTERM"
 # The full round trip: echobot.sh over STARTTLS and direct TLS.
 if [ -x "$TOP/echobot.sh" ] && [ -x "$TOP/xmpp-parse/xmpp-parse" ] &&
     [ -x "$TOP/xmpp-echo/xmpp-echo" ]; then
-	BOT_PW=$(randpw)
-	ALICE_PW=$(randpw)
-	prosody_adduser bot "$BOT_PW" && prosody_adduser alice "$ALICE_PW" ||
-	    bail "prosodyctl adduser failed"
-	prosody_befriend alice bot
-	(umask 077 && printf '%s\n' "$BOT_PW" >"$T/bot.pass")
+	echobot_accounts
 	echo '"over TLS"' >"$T/ping"
 	for m in starttls direct; do
 		p=$C2S_PORT

@@ -267,11 +267,17 @@ for l in open(sys.argv[1], encoding="utf-8"):
     print(json.dumps(json.loads(l), ensure_ascii=False))' "$1"
 }
 
-# echobot_setup: private Prosody with accounts bot and alice (random
-# passwords, $T/bot.pass and ALICE_PW), friends, so that peer.py sees
-# the bot come online.
+# echobot_setup: private Prosody with accounts bot and alice, as
+# echobot_accounts makes them.
 echobot_setup() {
 	prosody_start || bail "prosody did not start"
+	echobot_accounts
+}
+
+# echobot_accounts: accounts bot and alice on the running Prosody (random
+# passwords, $T/bot.pass and ALICE_PW), friends, so that peer.py sees
+# the bot come online.
+echobot_accounts() {
 	BOT_PW=$(randpw)
 	ALICE_PW=$(randpw)
 	prosody_adduser bot "$BOT_PW" && prosody_adduser alice "$ALICE_PW" ||
@@ -299,3 +305,31 @@ alice() {
 	PEER_PASSWORD=$ALICE_PW $PY "$TOP/tests/peer.py" --host 127.0.0.1 \
 	    --port "$C2S_PORT" --jid alice@localhost --to bot@localhost "$@"
 }
+
+# alice_ping DESC ARGS...: alice sends "ping" (peer.py ARGS say how);
+# one test that the bot echoed it
+alice_ping() {
+	_d=$1
+	shift
+	echo '"ping"' >"$T/ping"
+	alice "$@" --send "$T/ping" --expect 1 >"$T/got"
+	is "$?:$(jfield body "$T/got")" '0:"ping"' "$_d"
+}
+
+# pipeline NAME ARGS...: xmpp-connect | xmpp-parse | xmpp-echo ARGS by
+# hand, to the private Prosody; the exit statuses in $T/NAME.xc, .xp,
+# .xe, xmpp-echo's pid in $T/NAME.pid, every stage's stderr in $T/NAME.err
+pipeline() {
+	_n=$1
+	shift
+	mkfifo "$T/$_n.fifo"
+	spawn env N="$_n" sh -c '
+	    { "$TOP/xmpp-connect/xmpp-connect" -t plain -d localhost \
+	        "127.0.0.1:$C2S_PORT"; echo $? >"$T/$N.xc"; } <"$T/$N.fifo" |
+	    { "$TOP/xmpp-parse/xmpp-parse"; echo $? >"$T/$N.xp"; } |
+	    { sh -c '\''echo $$ >"$T/$N.pid"; exec "$0" "$@"'\'' \
+	        "$TOP/xmpp-echo/xmpp-echo" "$@" >"$T/$N.fifo"
+	      echo $? >"$T/$N.xe"; }' sh "$@" 2>"$T/$_n.err"
+	wait_file_grep "$T/$_n.pid" . 10 || bail "$_n: xmpp-echo did not start"
+}
+

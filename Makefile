@@ -35,9 +35,15 @@ all: $(TOOLS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(COMMON): common/record.h common/sandbox.h
-$(CONNECT_OBJ): common/record.h xmpp-connect/extern.h
-$(PARSE_OBJ): common/record.h
+$(CONNECT_OBJ): common/record.h xmpp-connect/extern.h common/config.h \
+	common/expat-eager.h
+$(PARSE_OBJ): common/record.h common/config.h common/expat-eager.h
 $(ECHO_OBJ): common/record.h xmpp-echo/sasl.h
+
+# What the installed libraries offer (common/config.sh says why);
+# EXPAT_DEFERRAL=no writes it as for an expat before 2.6.0.
+common/config.h: common/config.sh
+	sh common/config.sh "$(CC)" "$(CFLAGS)" >$@.tmp && mv $@.tmp $@
 
 xmpp-connect/xmpp-connect: $(CONNECT_OBJ) $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $(CONNECT_OBJ) $(COMMON) $(EXPAT_LIBS) $(BSD_LIBS) -lresolv
@@ -61,7 +67,10 @@ tests/unit/sasl-test.o: xmpp-echo/sasl.h
 
 # The test suite: TAP scripts run by prove(1).  TESTS picks a subset.
 TESTS = tests/*.t
-check: all $(UNIT)
+# tests/deps.sh installs what is missing (as root) or says what to install.
+check:
+	sh tests/deps.sh check
+	$(MAKE) all $(UNIT)
 	prove -v $(TESTS)
 
 # The main job on an embedded default: a throwaway Prosody and a real echo.
@@ -92,6 +101,7 @@ uninstall:
 		s=$${f##*.}; rm -f $(DESTDIR)$(MANPREFIX)/man$$s/$${f##*/}; done
 
 clean:
-	rm -f $(TOOLS) $(UNIT) common/*.o xmpp-*/*.o tests/unit/*.o
+	rm -f $(TOOLS) $(UNIT) common/*.o xmpp-*/*.o tests/unit/*.o \
+	    common/config.h common/config.h.tmp
 
 .PHONY: all check demo fuzz bench install uninstall clean

@@ -13,6 +13,8 @@
 
 #include <expat.h>
 
+#include "expat-eager.h"
+
 #define BUFSZ	65536
 
 static void XMLCALL
@@ -56,7 +58,7 @@ main(int argc, char *argv[])
 		errx(1, "XML_ParserCreateNS failed");
 	XML_SetElementHandler(xp, on_start, on_end);
 	XML_SetCharacterDataHandler(xp, on_text);
-	XML_SetReparseDeferralEnabled(xp, XML_FALSE);
+	expat_eager(xp);
 	for (;;) {
 		if ((n = read(fd, buf, sizeof(buf))) == -1) {
 			if (errno == EINTR)

@@ -28,9 +28,10 @@ say() { echo "bench: $*" >&2; }
 # missing.
 BOTS="self echobot strophe slixmpp"
 build() {
-	$CC $CFLAGS -o "$B/expat-bare" "$B/expat-bare.c" \
+	# common/config.h comes with `make all`
+	$CC $CFLAGS -I"$TOP/common" -o "$B/expat-bare" "$B/expat-bare.c" \
 	    $(pkg-config --cflags --libs expat) &&
-	$CC $CFLAGS -o "$B/xmpp-load" "$B/xmpp-load.c" \
+	$CC $CFLAGS -I"$TOP/common" -o "$B/xmpp-load" "$B/xmpp-load.c" \
 	    $(pkg-config --cflags --libs expat) || return 1
 	if pkg-config --exists libstrophe; then
 		$CC $CFLAGS -o "$B/strophe-echo" "$B/strophe-echo.c" \

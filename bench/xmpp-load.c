@@ -31,6 +31,8 @@
 
 #include <expat.h>
 
+#include "expat-eager.h"
+
 #define NSSEP		'\1'
 #define NS_CLIENT	"jabber:client"
 #define NS_STREAM	"http://etherx.jabber.org/streams"
@@ -352,7 +354,7 @@ newparser(struct load *l)
 	XML_SetUserData(l->xp, l);
 	XML_SetElementHandler(l->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(l->xp, on_text);
-	XML_SetReparseDeferralEnabled(l->xp, XML_FALSE);
+	expat_eager(l->xp);
 	l->depth = 0;
 }
 

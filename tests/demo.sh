@@ -1,31 +1,14 @@
 #!/bin/sh
 # demo.sh - the echo bot against a throwaway Prosody, run by `make demo`
 #
-# Checks the Debian packages (installs them as root), builds, starts a
+# Checks the Debian packages (tests/deps.sh installs the missing ones
+# as root), builds, starts a
 # private Prosody on loopback (tests/lib.sh), runs echobot.sh and lets
 # alice (tests/peer.py) talk to it.  DEMO_KEEP=1 leaves it all running
 # until Ctrl-C, for a real chat client.
 
-PKGS="prosody stunnel4 libexpat1-dev libbsd-dev libssl-dev python3-slixmpp
-pkg-config mandoc make gcc openssl procps"
-
-missing=
-if command -v dpkg-query >/dev/null; then
-	for p in $PKGS; do
-		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
-		    grep -q 'ok installed' || missing="$missing $p"
-	done
-fi
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "demo.sh: missing packages; install them with:" >&2
-		echo "    sudo apt-get install$missing" >&2
-		exit 1
-	fi
-	echo "demo.sh: installing$missing"
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -q $missing || exit 1
-fi
+# the one install path, shared with make check and .ci/run
+sh "$(dirname "$0")/deps.sh" demo || exit 1
 
 . "$(dirname "$0")/lib.sh"
 make -s -C "$TOP" all || exit 1

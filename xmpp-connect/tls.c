@@ -35,6 +35,7 @@
 
 #include <expat.h>
 
+#include "expat-eager.h"
 #include "record.h"
 #include "extern.h"
 
@@ -250,8 +251,7 @@ preamble_parser(struct preamble *pr)
 	if ((p = XML_ParserCreateNS(NULL, NSSEP)) == NULL)
 		err(EXIT_LOCAL, "XML_ParserCreateNS");
 	XML_SetUserData(p, pr);
-	/* Each element must be seen as soon as its last byte arrives. */
-	XML_SetReparseDeferralEnabled(p, XML_FALSE);
+	expat_eager(p);
 	XML_SetElementHandler(p, preamble_start, preamble_end);
 	XML_SetStartDoctypeDeclHandler(p, forbid_doctype);
 	XML_SetProcessingInstructionHandler(p, forbid_pi);

@@ -21,6 +21,7 @@
 
 #include <expat.h>
 
+#include "expat-eager.h"
 #include "record.h"
 #include "sandbox.h"
 
@@ -425,7 +426,7 @@ setup(struct parse *p)
 	XML_SetProcessingInstructionHandler(p->xp, on_pi);
 	XML_SetEntityDeclHandler(p->xp, on_entitydecl);
 	XML_SetSkippedEntityHandler(p->xp, on_skipped);
-	XML_SetReparseDeferralEnabled(p->xp, XML_FALSE);
+	expat_eager(p->xp);
 }
 
 static void

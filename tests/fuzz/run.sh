@@ -20,6 +20,8 @@ mkdir -p "$W/bin" || exit 2
 echo "run.sh: output in $W"
 
 CLANG=${CLANG:-clang}
+# what the installed expat offers (common/config.sh)
+make -s common/config.h || exit 2
 FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
     -Icommon $(pkg-config --cflags libbsd-overlay) -g -O1"
 LIBS=$(pkg-config --libs expat libbsd-overlay)

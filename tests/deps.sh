@@ -1,0 +1,57 @@
+#!/bin/sh
+# deps.sh [demo | check | ci] - install the Debian packages a job needs
+#
+# The one install path for `make demo`, `make check` and .ci/run: only
+# what is missing is installed, nothing is upgraded, so every job builds
+# against the packages a fresh machine already has (an `apt-get install`
+# of an installed package by name would upgrade it, and hide a build that
+# fails on the older one).  As root it installs; otherwise it prints the
+# apt-get line and exits 1.
+
+job=${1:-check}
+pkgs="prosody stunnel4 libexpat1-dev libbsd-dev libssl-dev python3-slixmpp
+pkg-config make gcc libc6-dev openssl procps"
+case $job in
+demo)	;;
+check)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
+	ca-certificates" ;;
+ci)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
+	ca-certificates clang libclang-rt-14-dev afl++" ;;
+*)	echo "usage: deps.sh [demo | check | ci]" >&2; exit 2 ;;
+esac
+
+command -v dpkg-query >/dev/null || {
+	echo "deps.sh: not a Debian system; install the equivalents of:" >&2
+	echo "    $pkgs" | tr '\n' ' ' >&2
+	echo >&2
+	exit 0
+}
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null |
+	    grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages; install them with:" >&2
+	echo "    sudo apt-get install --no-upgrade$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q </dev/null || exit 1
+# --no-upgrade: a package named here that is somehow installed already
+# stays at its version; dependencies are pulled only as needed.
+apt-get install -y -q --no-upgrade $missing </dev/null || exit 1
+
+# Debian starts a system Prosody on 5222 when it is installed.  The tests
+# run their own on ports they pick; a system one is only in the way.
+case $missing in
+*prosody*)
+	if [ -x /etc/init.d/prosody ]; then
+		/etc/init.d/prosody stop </dev/null >/dev/null 2>&1 || true
+	fi ;;
+esac
+exit 0

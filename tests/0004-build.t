@@ -16,7 +16,9 @@ build() {
 	    --exclude=xmpp-echo/xmpp-echo \
 	    Makefile common xmpp-connect xmpp-parse xmpp-echo) |
 	    (cd "$_dir" && tar xf -) &&
-	env "$@" make -s -C "$_dir" CFLAGS="-O2 -Wall -Wextra -Werror" all \
+	# a plain build, whatever flags an outer make passes down
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$@" make -s -C "$_dir" \
+	    CFLAGS="-O2 -Wall -Wextra -Werror" LDFLAGS= all \
 	    >"$_dir.log" 2>&1 || { cat "$_dir.log"; return 1; }
 }
 

@@ -14,7 +14,7 @@ LDFLAGS =
 BSD_CFLAGS = `pkg-config --cflags libbsd-overlay`
 BSD_LIBS = `pkg-config --libs libbsd-overlay`
 EXPAT_LIBS = `pkg-config --libs expat`
-CRYPTO_LIBS = `pkg-config --libs libcrypto`
+CRYPTO_LIBS = `pkg-config --libs nettle`
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Icommon $(BSD_CFLAGS) $(CFLAGS)
 

@@ -62,7 +62,7 @@ sandbox_stdio(void)
 		/* time, randomness (arc4random checks getpid for forks) */
 		ALLOW(SYS_clock_gettime), ALLOW(SYS_gettimeofday),
 		ALLOW(SYS_getrandom), ALLOW(SYS_getpid),
-		/* glibc's and libcrypto's locks */
+		/* glibc's locks */
 		ALLOW(SYS_futex),
 		/* signals already set up, and leaving */
 		ALLOW(SYS_rt_sigreturn), ALLOW(SYS_rt_sigprocmask),

@@ -9,7 +9,7 @@
 # apt-get line and exits 1.
 
 job=${1:-check}
-pkgs="prosody stunnel4 libexpat1-dev libbsd-dev libssl-dev python3-slixmpp
+pkgs="prosody stunnel4 libexpat1-dev libbsd-dev nettle-dev python3-slixmpp
 pkg-config make gcc libc6-dev openssl procps"
 case $job in
 demo)	;;

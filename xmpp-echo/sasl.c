@@ -4,15 +4,19 @@
  * No channel binding: TLS lives in stunnel, so the GS2 header is "n,,"
  * (RFC 5802 section 6: the client does not support channel binding)
  * and -PLUS mechanisms are never chosen.  Every primitive comes from
- * libcrypto.
+ * Nettle: hashes, HMAC, PBKDF2, base64 and the constant-time compare.
  */
-#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <nettle/base64.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/nettle-meta.h>
+#include <nettle/pbkdf2.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 
 #include "record.h"
 #include "sasl.h"
@@ -20,20 +24,39 @@
 #define GS2_HEADER	"n,,"
 #define GS2_HEADER_B64	"biws"		/* base64 of "n,," */
 
-static const EVP_MD *
-scram_md(const char *mech)
+struct scram_hash {
+	const char		*mech;
+	const struct nettle_hash *hash;
+	void			(*pbkdf2)(size_t, const uint8_t *, unsigned,
+				    size_t, const uint8_t *, size_t, uint8_t *);
+};
+
+static const struct scram_hash scram_hashes[] = {
+	{ "SCRAM-SHA-1", &nettle_sha1, pbkdf2_hmac_sha1 },
+	{ "SCRAM-SHA-256", &nettle_sha256, pbkdf2_hmac_sha256 },
+};
+
+/* Room for the state of any hash above. */
+union hash_ctx {
+	struct sha1_ctx		 sha1;
+	struct sha256_ctx	 sha256;
+};
+
+static const struct scram_hash *
+scram_hash(const char *mech)
 {
-	if (strcmp(mech, "SCRAM-SHA-1") == 0)
-		return EVP_sha1();
-	if (strcmp(mech, "SCRAM-SHA-256") == 0)
-		return EVP_sha256();
+	size_t i;
+
+	for (i = 0; i < sizeof scram_hashes / sizeof scram_hashes[0]; i++)
+		if (strcmp(mech, scram_hashes[i].mech) == 0)
+			return &scram_hashes[i];
 	return NULL;
 }
 
 int
 scram_supported(const char *name)
 {
-	return scram_md(name) != NULL;
+	return scram_hash(name) != NULL;
 }
 
 /* RFC 5802 section 5.1: '=' and ',' in a username are escaped. */
@@ -91,13 +114,13 @@ int
 scram_init(struct scram *s, const char *mech, const char *user,
     const char *pass, const char *nonce)
 {
-	const EVP_MD *md;
+	const struct scram_hash *h;
 
 	memset(s, 0, sizeof *s);
-	if ((md = scram_md(mech)) == NULL)
+	if ((h = scram_hash(mech)) == NULL)
 		return -1;
-	s->md = md;
-	s->hlen = EVP_MD_get_size(md);
+	s->hash = h;
+	s->hlen = h->hash->digest_size;
 	if (nonce == NULL) {
 		if (random_nonce(s->cnonce, sizeof s->cnonce) == -1)
 			return -1;
@@ -180,13 +203,46 @@ parse_sfirst(char *msg, struct sfirst *sf, const char **errstr)
 	return 0;
 }
 
-static int
-hmac(struct scram *s, const void *key, const void *d, size_t n,
+/* HMAC(key, d) with the mechanism's hash; the key is hlen bytes. */
+static void
+hmac(const struct scram *s, const unsigned char *key, const void *d,
+    size_t n, unsigned char *out)
+{
+	const struct nettle_hash *h = s->hash->hash;
+	union hash_ctx outer, inner, state;
+
+	hmac_set_key(&outer, &inner, &state, h, s->hlen, key);
+	hmac_update(&state, h, n, d);
+	hmac_digest(&outer, &inner, &state, h, s->hlen, out);
+	explicit_bzero(&outer, sizeof outer);
+	explicit_bzero(&inner, sizeof inner);
+	explicit_bzero(&state, sizeof state);
+}
+
+static void
+digest(const struct scram *s, const unsigned char *d, size_t n,
     unsigned char *out)
 {
-	unsigned int len;
+	const struct nettle_hash *h = s->hash->hash;
+	union hash_ctx ctx;
 
-	return HMAC(s->md, key, (int)s->hlen, d, n, out, &len) == NULL ? -1 : 0;
+	h->init(&ctx);
+	h->update(&ctx, n, d);
+	h->digest(&ctx, s->hlen, out);
+	explicit_bzero(&ctx, sizeof ctx);
+}
+
+int
+scram_hi(const char *mech, const char *pass, const unsigned char *salt,
+    size_t saltlen, unsigned iter, unsigned char *out, size_t outlen)
+{
+	const struct scram_hash *h;
+
+	if ((h = scram_hash(mech)) == NULL || iter == 0)
+		return -1;
+	h->pbkdf2(strlen(pass), (const uint8_t *)pass, iter, saltlen, salt,
+	    outlen, out);
+	return 0;
 }
 
 /*
@@ -200,18 +256,16 @@ compute_proof(struct scram *s, const struct sfirst *sf, unsigned char *proof)
 	unsigned char stored[SCRAM_MAXHASH], csig[SCRAM_MAXHASH];
 	unsigned char skey[SCRAM_MAXHASH];
 	size_t alen = strlen(s->authmsg), i;
-	unsigned int len;
 	int rv = -1;
 
-	if (PKCS5_PBKDF2_HMAC(s->pass, (int)strlen(s->pass), sf->salt,
-	    (int)sf->saltlen, sf->iter, s->md, (int)s->hlen, salted) != 1)
+	if (scram_hi(s->hash->mech, s->pass, sf->salt, sf->saltlen,
+	    (unsigned)sf->iter, salted, s->hlen) == -1)
 		goto out;
-	if (hmac(s, salted, "Client Key", 10, ckey) == -1 ||
-	    EVP_Digest(ckey, s->hlen, stored, &len, s->md, NULL) != 1 ||
-	    hmac(s, stored, s->authmsg, alen, csig) == -1 ||
-	    hmac(s, salted, "Server Key", 10, skey) == -1 ||
-	    hmac(s, skey, s->authmsg, alen, s->server_sig) == -1)
-		goto out;
+	hmac(s, salted, "Client Key", 10, ckey);
+	digest(s, ckey, s->hlen, stored);
+	hmac(s, stored, s->authmsg, alen, csig);
+	hmac(s, salted, "Server Key", 10, skey);
+	hmac(s, skey, s->authmsg, alen, s->server_sig);
 	for (i = 0; i < s->hlen; i++)
 		proof[i] = ckey[i] ^ csig[i];
 	rv = 0;
@@ -330,7 +384,7 @@ scram_verify(struct scram *s, const char *sfinal, size_t len,
 		goto out;
 	}
 	if (siglen != s->hlen ||
-	    CRYPTO_memcmp(sig, s->server_sig, s->hlen) != 0) {
+	    !memeql_sec(sig, s->server_sig, s->hlen)) {
 		*errstr = "wrong server signature";
 		goto out;
 	}
@@ -354,33 +408,6 @@ scram_free(struct scram *s)
 	explicit_bzero(s, sizeof *s);
 }
 
-int
-scram_preload(void)
-{
-	static const char *mechs[] = { "SCRAM-SHA-1", "SCRAM-SHA-256" };
-	unsigned char out[SCRAM_MAXHASH], d[SCRAM_MAXHASH];
-	unsigned int len;
-	const EVP_MD *md;
-	size_t i;
-	int rv = 0;
-
-	/* Its exit-time cleanup would need system calls a sandbox denies. */
-	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT |
-	    OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
-		return -1;
-	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
-		md = scram_md(mechs[i]);
-		if (PKCS5_PBKDF2_HMAC("p", 1, (const unsigned char *)"s", 1,
-		    1, md, EVP_MD_get_size(md), out) != 1 ||
-		    HMAC(md, "k", 1, (const unsigned char *)"d", 1, out,
-		    &len) == NULL ||
-		    EVP_Digest("d", 1, d, &len, md, NULL) != 1)
-			rv = -1;
-	}
-	explicit_bzero(out, sizeof out);
-	return rv;
-}
-
 char *
 sasl_plain(const char *user, const char *pass, size_t *len)
 {
@@ -402,11 +429,12 @@ b64_encode(const void *in, size_t len)
 {
 	char *out;
 
-	if (len > INT_MAX / 4 * 3 - 3)
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
 		return NULL;
-	if ((out = malloc((len + 2) / 3 * 4 + 1)) == NULL)
+	if ((out = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1)) == NULL)
 		return NULL;
-	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	base64_encode_raw(out, len, in);
+	out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
 	return out;
 }
 
@@ -418,17 +446,17 @@ b64_char(char c)
 }
 
 /*
- * EVP_DecodeBlock skips blanks and counts padding as zero bytes, so the
- * input is checked here and the padding subtracted from its length.
+ * Nettle's decoder skips blanks and takes unpadded input, so the input
+ * is checked here first: padded base64 of the RFC 4648 alphabet only.
  */
 int
 b64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
 {
-	size_t i, pad = 0;
-	int n;
+	struct base64_decode_ctx ctx;
+	size_t i, pad = 0, n;
 
 	*out = NULL;
-	if (len % 4 != 0 || len > INT_MAX)
+	if (len % 4 != 0 || len > SIZE_MAX - 4)
 		return -1;
 	if (len > 0 && in[len - 1] == '=')
 		pad++;
@@ -437,16 +465,17 @@ b64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
 	for (i = 0; i < len - pad; i++)
 		if (!b64_char(in[i]))
 			return -1;
-	if ((*out = malloc(len / 4 * 3 + 1)) == NULL)
+	if ((*out = malloc(BASE64_DECODE_LENGTH(len) + 1)) == NULL)
 		return -1;
-	n = len == 0 ? 0 : EVP_DecodeBlock(*out, (const unsigned char *)in,
-	    (int)len);
-	if (n < 0 || (size_t)n < pad) {
+	base64_decode_init(&ctx);
+	n = BASE64_DECODE_LENGTH(len);
+	if (!base64_decode_update(&ctx, &n, *out, len, in) ||
+	    !base64_decode_final(&ctx)) {
 		free(*out);
 		*out = NULL;
 		return -1;
 	}
-	*outlen = n - pad;
-	(*out)[*outlen] = '\0';
+	*outlen = n;
+	(*out)[n] = '\0';
 	return 0;
 }

@@ -20,7 +20,7 @@
 #define SCRAM_MIN_ITER	4096
 #define SCRAM_MAX_ITER	10000000
 
-#define SCRAM_MAXHASH	64		/* EVP_MAX_MD_SIZE */
+#define SCRAM_MAXHASH	64		/* room for any digest */
 #define SCRAM_NONCE_LEN	24		/* base64 of 18 random bytes */
 
 enum scram_step {
@@ -30,9 +30,11 @@ enum scram_step {
 	SCRAM_DONE		/* server signature verified */
 };
 
+struct scram_hash;
+
 struct scram {
 	enum scram_step	 step;
-	const void	*md;		/* the EVP_MD of the mechanism */
+	const struct scram_hash *hash;	/* the mechanism's primitives */
 	size_t		 hlen;		/* its output length */
 	char		*user;		/* escaped: = -> =3D, , -> =2C */
 	char		*pass;
@@ -71,11 +73,13 @@ int	 scram_verify(struct scram *, const char *sfinal, size_t len,
 /* Wipes the password and every derived key, frees. */
 void	 scram_free(struct scram *);
 /*
- * Runs each SCRAM primitive once on dummy data, so that libcrypto loads
- * what it loads lazily (its configuration, its providers) before the
- * process is confined to its standard streams.  Returns 0 or -1.
+ * Hi(pass, salt, iter) of RFC 5802 section 2.2, which is PBKDF2 with
+ * HMAC of the mechanism's hash (RFC 6070 has SHA-1 vectors); outlen
+ * bytes into out.  Returns -1 for an unknown mechanism or iter 0.
  */
-int	 scram_preload(void);
+int	 scram_hi(const char *mech, const char *pass,
+	    const unsigned char *salt, size_t saltlen, unsigned iter,
+	    unsigned char *out, size_t outlen);
 
 /* The PLAIN message: empty authzid, NUL, user, NUL, pass.  Caller
  * wipes and frees; *len gets its length. */

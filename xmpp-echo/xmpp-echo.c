@@ -1870,8 +1870,6 @@ main(int argc, char *argv[])
 	setup_signals(&b);
 	snprintf(b.idprefix, sizeof b.idprefix, "%08x", arc4random());
 	/* Everything opened and loaded: from here on, stdio only. */
-	if (scram_preload() == -1)
-		errx(EX_LOCAL, "libcrypto: SCRAM primitives unavailable");
 	if (confine)
 		(void)sandbox_stdio();
 	run(&b);

@@ -1,6 +1,7 @@
 /*
  * sasl-test - the SCRAM client against the examples of RFC 5802 and
- * RFC 7677, and against servers that lie; prints TAP.
+ * RFC 7677, its Hi() against the PBKDF2 vectors of RFC 6070 and
+ * RFC 7914, and against servers that lie; prints TAP.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,57 @@ b64_tests(void)
 	free(e);
 }
 
+struct hi_vector {
+	const char	*mech, *pass, *salt;
+	unsigned	 iter;
+	size_t		 len;
+	const char	*hex;
+};
+
+/*
+ * RFC 6070 section 2 (PBKDF2-HMAC-SHA1; not the 16777216 rounds, nor
+ * the password with a NUL, which xmpp-echo refuses) and RFC 7914
+ * section 11 (PBKDF2-HMAC-SHA256, output longer than one block).
+ */
+static const struct hi_vector hi_vectors[] = {
+	{ "SCRAM-SHA-1", "password", "salt", 1, 20,
+	    "0c60c80f961f0e71f3a9b524af6012062fe037a6" },
+	{ "SCRAM-SHA-1", "password", "salt", 2, 20,
+	    "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957" },
+	{ "SCRAM-SHA-1", "password", "salt", 4096, 20,
+	    "4b007901b765489abead49d926f721d065a429c1" },
+	{ "SCRAM-SHA-1", "passwordPASSWORDpassword",
+	    "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096, 25,
+	    "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038" },
+	{ "SCRAM-SHA-256", "passwd", "salt", 1, 64,
+	    "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+	    "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783" },
+};
+
+static void
+hi_tests(void)
+{
+	unsigned char out[64];
+	char hex[129], what[80];
+	size_t i, j;
+	const struct hi_vector *v;
+
+	for (i = 0; i < sizeof hi_vectors / sizeof hi_vectors[0]; i++) {
+		v = &hi_vectors[i];
+		memset(out, 0, sizeof out);
+		hex[0] = '\0';
+		if (scram_hi(v->mech, v->pass, (const unsigned char *)v->salt,
+		    strlen(v->salt), v->iter, out, v->len) == 0)
+			for (j = 0; j < v->len; j++)
+				snprintf(hex + 2 * j, 3, "%02x", out[j]);
+		snprintf(what, sizeof what, "Hi() %s, %u rounds, %zu bytes",
+		    v->mech, v->iter, v->len);
+		ok(streq(hex, v->hex), what);
+	}
+	ok(scram_hi("SCRAM-SHA-1", "p", (const unsigned char *)"s", 1, 0,
+	    out, 20) == -1, "Hi() with 0 rounds refused");
+}
+
 static void
 escape_test(void)
 {
@@ -163,7 +215,7 @@ main(void)
 {
 	struct scram s;
 
-	printf("1..26\n");
+	printf("1..32\n");
 	rfc_example(&rfc5802, "RFC 5802 SCRAM-SHA-1 example");
 	rfc_example(&rfc7677, "RFC 7677 SCRAM-SHA-256 example");
 	refused(&rfc5802, rfc5802.sfirst, "v=rmF9pqV8S7suAoZWja4dJRkFsKM=",
@@ -194,6 +246,7 @@ main(void)
 	ok(streq(lasterr, "server error: invalid-proof"),
 	    "server error e= reported");
 	b64_tests();
+	hi_tests();
 	escape_test();
 	ok(scram_init(&s, "SCRAM-SHA-1-PLUS", "u", "p", NULL) == -1,
 	    "SCRAM-SHA-1-PLUS is not supported");

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <readpassphrase.h>
 #include <signal.h>
@@ -37,6 +38,8 @@
 #define RECORD_MAX	(64 * 1024 * 1024)	/* a 16 MiB stanza, escaped */
 #define SENDERS_MAX	1024	/* token buckets kept; the oldest goes */
 #define CLOSE_WAIT	3000	/* ms to wait for the server's close */
+#define OUT_MAX		(1024 * 1024)	/* bytes queued: then input waits */
+#define TRACE_CHUNK	(256 * 1024)	/* bytes traced per write(2) */
 
 #define NS_PING		"urn:xmpp:ping"
 #define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
@@ -107,6 +110,9 @@ struct bot {
 	int64_t		 keepalive, idle, timeout;	/* -k, -i, -t */
 	int64_t		 last_read, last_write;
 	struct buf	 out;		/* XML not yet written */
+	size_t		 outoff;	/* the part of it already written */
+	int64_t		 out_wait;	/* queued or last written; 0: empty */
+	int64_t		 step_by;	/* login: the answer awaited by then */
 	int64_t		 ping_sent;	/* 0: no ping awaited */
 	char		*ping_id;
 	int64_t		 close_by;	/* S_CLOSING: give up then */
@@ -157,28 +163,49 @@ now_ms(void)
  * but for the TAB that separates the items of a record.
  */
 static void
-put_safe(FILE *fp, const char *s, size_t n)
+put_safe(struct buf *x, const char *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
 		    s[i] == 0x7f)
-			fprintf(fp, "\\x%02x", (unsigned char)s[i]);
+			buf_printf(x, "\\x%02x", (unsigned char)s[i]);
 		else
-			putc(s[i], fp);
+			buf_addc(x, s[i]);
 	}
 }
 
 static void
+trace_write(struct buf *x)
+{
+	fwrite(x->p, 1, x->len, stderr);
+	fflush(stderr);
+	buf_reset(x);
+}
+
+/*
+ * stderr is unbuffered: a line goes out in pieces of TRACE_CHUNK bytes
+ * of input, one write(2) each, not a byte at a time.
+ */
+static void
 trace(struct bot *b, char dir, const char *s, size_t n)
 {
+	struct buf x = { 0 };
+	size_t i, part;
+
 	if (!b->verbose)
 		return;
-	fprintf(stderr, "%c ", dir);
-	put_safe(stderr, s, n);
-	putc('\n', stderr);
-	fflush(stderr);
+	buf_printf(&x, "%c ", dir);
+	for (i = 0; i < n; i += part) {
+		part = n - i < TRACE_CHUNK ? n - i : TRACE_CHUNK;
+		put_safe(&x, s + i, part);
+		if (i + part < n)
+			trace_write(&x);
+	}
+	buf_addc(&x, '\n');
+	trace_write(&x);
+	buf_free(&x);
 }
 
 /*
@@ -196,26 +223,119 @@ send_xml(struct bot *b, struct buf *x, const char *redacted)
 	buf_add(&b->out, x->p, x->len);
 }
 
-/* Writes the queue; wiped, since it may hold a SASL payload. */
-static int
-drain(struct bot *b)
-{
-	int	 r;
+/*
+ * Output never blocks: a server that stops reading must not stop the
+ * timers (stdout is non-blocking, see nonblocking_stdout()).  What the
+ * pipe does not take waits in the queue, and the queue has timeout ms
+ * to move on.
+ */
 
-	if (b->out.len == 0)
-		return 0;
-	r = write_all(STDOUT_FILENO, b->out.p, b->out.len);
-	explicit_bzero(b->out.p, b->out.len);
-	buf_reset(&b->out);
-	b->last_write = now_ms();
-	return r;
+static size_t
+queued(const struct bot *b)
+{
+	return b->out.len - b->outoff;
 }
+
+/* The queue has not moved for timeout ms: the server stopped reading. */
+static int
+out_stalled(const struct bot *b, int64_t now)
+{
+	return queued(b) > 0 && b->out_wait != 0 &&
+	    now - b->out_wait >= b->timeout;
+}
+
+/*
+ * Forgets n bytes written, wiped (they may hold a SASL payload); the
+ * rest moves to the front once it is no bigger than what went.
+ */
+static void
+out_written(struct bot *b, size_t n)
+{
+	size_t left;
+
+	b->outoff += n;
+	left = b->out.len - b->outoff;
+	if (left > b->outoff)
+		return;
+	memmove(b->out.p, b->out.p + b->outoff, left);
+	explicit_bzero(b->out.p + left, b->outoff);
+	b->out.len = left;
+	b->outoff = 0;
+}
+
+/*
+ * Writes what the pipe takes now, without waiting: the whole queue in
+ * one write(2) when there is room.  -1 on an error.
+ */
+static int
+write_ready(struct bot *b)
+{
+	int64_t now = now_ms();
+	ssize_t w;
+
+	if (queued(b) > 0 && b->out_wait == 0)
+		b->out_wait = now;
+	while (queued(b) > 0) {
+		w = write(STDOUT_FILENO, b->out.p + b->outoff, queued(b));
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN)
+			return 0;
+		if (w <= 0)
+			return -1;
+		out_written(b, (size_t)w);
+		b->last_write = b->out_wait = now;
+	}
+	b->out_wait = 0;
+	return 0;
+}
+
+/* Writes the queue before an exit, waiting for the pipe until by. */
+static int
+drain(struct bot *b, int64_t by)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	int64_t wait;
+
+	for (;;) {
+		if (write_ready(b) == -1)
+			return -1;
+		if (queued(b) == 0)
+			return 0;
+		if ((wait = by - now_ms()) <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)wait) == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * The last output waits CLOSE_WAIT ms at most, the closing wait when
+ * closing, and not at all when the server stopped reading.
+ */
+static int64_t
+exit_deadline(const struct bot *b)
+{
+	int64_t now = now_ms();
+
+	if (b->state == S_CLOSING)
+		return b->close_by;
+	if (out_stalled(b, now))
+		return now;
+	return now + CLOSE_WAIT;
+}
+
+static void	 leave(struct bot *, int) __attribute__((noreturn));
 
 static void
 flush_out(struct bot *b)
 {
-	if (drain(b) == -1)
+	if (write_ready(b) == -1) {
+		/* Closing, the link may be gone: nothing to wait for. */
+		if (b->state == S_CLOSING)
+			leave(b, EX_OK);
 		err(EX_LOCAL, "write");
+	}
 }
 
 static void
@@ -239,12 +359,10 @@ print_counters(const struct bot *b)
 }
 
 /* Every exit after the login goes here: the counters are the last word. */
-static void	 leave(struct bot *, int) __attribute__((noreturn));
-
 static void
 leave(struct bot *b, int status)
 {
-	(void)drain(b);
+	(void)drain(b, exit_deadline(b));
 	if (b->was_online)
 		print_counters(b);
 	exit(status);
@@ -259,10 +377,9 @@ fail(struct bot *b, int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)drain(b);
 	if (b->open) {
-		trace(b, '>', "</stream:stream>", 16);
-		(void)write_all(STDOUT_FILENO, "</stream:stream>", 16);
+		send_str(b, "</stream:stream>");
+		b->open = 0;
 	}
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
@@ -1074,6 +1191,10 @@ on_stanza(struct bot *b, const struct record *r)
 
 	if (n->ns == NULL || strcmp(n->ns, NS_CLIENT) != 0)
 		return;
+	/* Before the initial presence, iqs get their answer (RFC 6120
+	 * section 8.2.3); messages and presence wait for the session. */
+	if (b->state != S_ONLINE && strcmp(r->kind, "iq") != 0)
+		return;
 	if (strcmp(r->kind, "message") == 0)
 		echo_message(b, n);
 	else if (strcmp(r->kind, "iq") == 0) {
@@ -1401,11 +1522,25 @@ trace_record(struct bot *b, const struct record *r, const char *line,
 	rec_free(&w);
 }
 
+/*
+ * During the login each request has timeout ms to be answered: the
+ * clock starts again when the login moves on (a new state, a SASL
+ * challenge answered), never for other stanzas, which would keep a
+ * login that goes nowhere alive.
+ */
+static void
+login_progress(struct bot *b, enum state prev, const struct record *r)
+{
+	if (b->state != prev || is_kind(r, "challenge", NS_SASL))
+		b->step_by = now_ms() + b->timeout;
+}
+
 static void
 on_line(struct bot *b, const char *line, size_t len)
 {
 	struct record r;
 	const char *errstr;
+	enum state prev = b->state;
 
 	b->last_read = now_ms();
 	if (record_decode(line, len, &r, &errstr) == -1) {
@@ -1414,6 +1549,7 @@ on_line(struct bot *b, const char *line, size_t len)
 	}
 	trace_record(b, &r, line, len);
 	dispatch(b, &r);
+	login_progress(b, prev, &r);
 	record_free(&r);
 }
 
@@ -1468,7 +1604,8 @@ end_of_input(struct bot *b)
  * Liveness.  Online: a space after keepalive ms without writing (RFC 6120
  * section 4.6.1), a ping to the server after idle ms without reading
  * (XEP-0199), and the end when it is not answered within timeout ms.
- * Before that, idle + timeout ms of silence end the login.
+ * Before that, each step of the login has timeout ms.  In every state,
+ * output that does not move for timeout ms is the end.
  */
 
 static void
@@ -1492,22 +1629,41 @@ next_deadline(const struct bot *b)
 	case S_CLOSING:
 		return b->close_by;
 	case S_ONLINE:
-		t = b->last_write + b->keepalive;
+		/* A keepalive only when nothing else waits to go. */
+		t = queued(b) == 0 ? b->last_write + b->keepalive : INT64_MAX;
 		if (b->ping_sent != 0 && b->ping_sent + b->timeout < t)
 			t = b->ping_sent + b->timeout;
 		if (b->ping_sent == 0 && b->last_read + b->idle < t)
 			t = b->last_read + b->idle;
-		return t;
+		break;
 	default:
-		return b->last_read + b->idle + b->timeout;
+		t = b->step_by;
 	}
+	if (queued(b) > 0 && b->out_wait != 0 && b->out_wait + b->timeout < t)
+		t = b->out_wait + b->timeout;
+	return t;
 }
+
+/* What the login awaits in each state, for a message. */
+static const char *const awaited[] = {
+	[S_OPEN] = "stream header",
+	[S_FEATURES] = "stream features",
+	[S_SASL] = "SASL answer",
+	[S_REOPEN] = "stream header",
+	[S_REFEATURES] = "stream features",
+	[S_BIND] = "resource binding result",
+	[S_SESSION] = "session result",
+	[S_ROSTER] = "roster"
+};
 
 static void
 check_timers(struct bot *b)
 {
 	int64_t now = now_ms();
 
+	if (b->state != S_CLOSING && out_stalled(b, now))
+		fail(b, EX_TIMEOUT, "server took no output for %lld s",
+		    (long long)(b->timeout / 1000));
 	switch (b->state) {
 	case S_CLOSING:
 		if (now >= b->close_by)
@@ -1519,14 +1675,14 @@ check_timers(struct bot *b)
 			    "%lld s", (long long)(b->timeout / 1000));
 		if (b->ping_sent == 0 && now - b->last_read >= b->idle)
 			send_ping(b);
-		if (now - b->last_write >= b->keepalive)
+		if (queued(b) == 0 && now - b->last_write >= b->keepalive)
 			send_str(b, " ");
 		break;
 	default:
-		if (now - b->last_read >= b->idle + b->timeout)
-			fail(b, EX_TIMEOUT, "server silent for %lld s during "
-			    "the login", (long long)((b->idle + b->timeout) /
-			    1000));
+		if (now >= b->step_by)
+			fail(b, EX_TIMEOUT, "login: no %s from the server in "
+			    "%lld s", awaited[b->state],
+			    (long long)(b->timeout / 1000));
 	}
 }
 
@@ -1580,35 +1736,40 @@ begin_close(struct bot *b)
 
 	if (b->state == S_CLOSING)
 		finish_close(b);	/* asked twice: no more waiting */
-	if (drain(b) == -1)
-		finish_close(b);
-	/* The link may be gone already: then there is nothing to wait for. */
-	if (b->state == S_ONLINE) {
-		trace(b, '>', bye, sizeof bye - 1);
-		if (write_all(STDOUT_FILENO, bye, sizeof bye - 1) == -1)
-			finish_close(b);
-	}
-	trace(b, '>', "</stream:stream>", 16);
-	if (write_all(STDOUT_FILENO, "</stream:stream>", 16) == -1)
-		finish_close(b);
+	/* Queued: a write error then ends the wait (flush_out()). */
+	if (b->state == S_ONLINE)
+		send_str(b, bye);
+	send_str(b, "</stream:stream>");
 	b->open = 0;
 	b->state = S_CLOSING;
 	b->close_by = now_ms() + CLOSE_WAIT;
 }
 
-/* Waits for input or the next deadline; returns 1 when stdin is ready. */
+/*
+ * Waits for input, for room in the pipe when output waits, or for the
+ * next deadline; returns 1 when stdin is ready.  With OUT_MAX bytes
+ * queued, input is not read: a server that does not read cannot make
+ * us keep what it sends.
+ */
 static int
 wait_input(struct bot *b)
 {
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = STDOUT_FILENO, .events = POLLOUT }
+	};
 	struct timespec ts;
 	int64_t wait;
 
+	if (queued(b) >= OUT_MAX)
+		pfd[0].fd = -1;
+	if (queued(b) == 0)
+		pfd[1].fd = -1;
 	if ((wait = next_deadline(b) - now_ms()) < 0)
 		wait = 0;
 	ts.tv_sec = (time_t)(wait / 1000);
 	ts.tv_nsec = (long)(wait % 1000) * 1000000;
-	switch (ppoll(&pfd, 1, &ts, &b->waitmask)) {
+	switch (ppoll(pfd, 2, &ts, &b->waitmask)) {
 	case -1:
 		if (errno != EINTR)
 			err(EX_LOCAL, "ppoll");
@@ -1616,7 +1777,7 @@ wait_input(struct bot *b)
 	case 0:
 		return 0;
 	default:
-		return 1;
+		return pfd[0].revents != 0;
 	}
 }
 
@@ -1624,6 +1785,7 @@ static void
 run(struct bot *b)
 {
 	b->last_read = now_ms();
+	b->step_by = b->last_read + b->timeout;
 	send_header(b);
 	for (;;) {
 		if (got_usr1) {
@@ -1728,6 +1890,11 @@ read_passfile(const char *path)
 		errx(EX_LOCAL, "%s: empty password file", path);
 	}
 	fclose(fp);
+	/* From here on it is a C string: a NUL would cut it short. */
+	if (memchr(line, '\0', (size_t)n) != NULL) {
+		explicit_bzero(line, (size_t)n);
+		errx(EX_LOCAL, "%s: the password holds a NUL byte", path);
+	}
 	if (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
 	if (n > 0 && line[n - 1] == '\r')
@@ -1771,6 +1938,22 @@ get_password(const char *passfile)
 		errx(EX_LOCAL, "empty password");
 	return p;
 }
+/*
+ * Output must not block (see write_ready()).  A terminal stays as it
+ * is: the shell shares its file description.
+ */
+static void
+nonblocking_stdout(void)
+{
+	int fl;
+
+	if (isatty(STDOUT_FILENO))
+		return;
+	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) == -1 ||
+	    fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK) == -1)
+		err(EX_LOCAL, "stdout");
+}
+
 /* A number option within bounds, or an error naming it. */
 static long long
 number(int opt, const char *arg, long long min, long long max)
@@ -1867,6 +2050,7 @@ main(int argc, char *argv[])
 	if ((b.senders = calloc(SENDERS_MAX, sizeof *b.senders)) == NULL)
 		err(EX_LOCAL, "calloc");
 	b.pass = get_password(passfile);
+	nonblocking_stdout();
 	setup_signals(&b);
 	snprintf(b.idprefix, sizeof b.idprefix, "%08x", arc4random());
 	/* Everything opened and loaded: from here on, stdio only. */

@@ -344,7 +344,7 @@ why() {
 	e.5) _w="input ended before the stream was closed" ;;
 	e.6) _w="stream error that retrying cannot fix" ;;
 	e.7) _w="conflict: another session took the resource" ;;
-	e.8) _w="server did not answer a ping" ;;
+	e.8) _w="server stopped answering or reading" ;;
 	*) _w="unknown status" ;;
 	esac
 	echo "$(name "$1") exited $2 ($_w)"

@@ -37,6 +37,7 @@ class Bot:
         self.pos = 0
         self.notes = []
         self.rc = None
+        self.eof = False
 
     def send(self, line):
         self.p.stdin.write(line.encode())
@@ -49,13 +50,15 @@ class Bot:
             return False
         chunk = os.read(self.p.stdout.fileno(), 65536)
         self.out += chunk
+        self.eof = not chunk
         return bool(chunk)
 
-    # Reads what comes for secs, or until the end of the bot's output.
+    # Reads what comes for secs; False at the end of the bot's output.
     def pause(self, secs):
         until = time.time() + secs
         while time.time() < until and self.read(until):
             pass
+        return not self.eof
 
     def expect(self, pattern, secs=10):
         until = time.time() + secs
@@ -217,7 +220,8 @@ def stall_login(b, step):
                            "xmlns=urn:xmpp:ping", ")"))
             except BrokenPipeError:
                 break
-        b.pause(0.5)
+        if not b.pause(0.5):
+            break
     b.notes.append("stanzas %d" % i)
     b.wait_exit()
 

@@ -27,7 +27,8 @@ printf 'abc\000def\n' >"$T/mid.pw"
 nul mid
 is "$(cat "$T/mid.rc")" 1 "a NUL inside: exit 1"
 is "$(cat "$T/mid.err")" \
-    "xmpp-echo: $T/mid.pw: the password holds a NUL byte" "a NUL inside: said so"
+    "xmpp-echo: $T/mid.pw: the password holds a NUL byte" \
+    "a NUL inside: said so"
 check "a NUL inside: nothing sent" test ! -s "$T/mid.out"
 
 printf '\000secret\n' >"$T/lead.pw"

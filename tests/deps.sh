@@ -14,9 +14,9 @@ pkg-config make gcc libc6-dev openssl procps"
 case $job in
 demo)	;;
 check)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
-	ca-certificates" ;;
+	ca-certificates iproute2 dnsmasq-base" ;;
 ci)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
-	ca-certificates clang libclang-rt-14-dev afl++" ;;
+	ca-certificates iproute2 dnsmasq-base clang libclang-rt-14-dev afl++" ;;
 *)	echo "usage: deps.sh [demo | check | ci]" >&2; exit 2 ;;
 esac
 
@@ -45,6 +45,9 @@ apt-get update -q </dev/null || exit 1
 # --no-upgrade: a package named here that is somehow installed already
 # stays at its version; dependencies are pulled only as needed.
 apt-get install -y -q --no-upgrade $missing </dev/null || exit 1
+
+# dnsmasq-base, not dnsmasq: the program alone, for tests/0021-dns.t's
+# private name server, without the system service that would take port 53.
 
 # Debian starts a system Prosody on 5222 when it is installed.  The tests
 # run their own on ports they pick; a system one is only in the way.

@@ -1,6 +1,7 @@
 /*
  * dns.c - SRV lookup for xmpp-connect(1): RFC 6120 section 3.2.1 and
- * RFC 2782 (priority first, then a weighted random pick).
+ * RFC 2782 (priority first, then a weighted random pick), with the
+ * _xmpps-client records of XEP-0368 in the same list.
  */
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -15,23 +16,51 @@
 
 #include "extern.h"
 
-struct srv {
-	uint16_t	 prio, weight, port;
-	char		 host[NS_MAXDNAME];
-	int		 used;
+/* Records read per service; further ones are ignored. */
+#define SRV_MAX		64
+
+/* What one service's answer says. */
+enum srv_answer {
+	SRV_NONE,	/* no record, or the lookup failed */
+	SRV_DOT,	/* only the target ".": the service is not offered */
+	SRV_SOME	/* records, added to the list */
 };
 
+struct srv {
+	uint16_t	 prio, weight, port;
+	int		 direct;	/* from _xmpps-client: TLS at once */
+	int		 used;
+	char		 host[NS_MAXDNAME];
+};
+
+/*
+ * Priority first; at equal priority direct TLS before STARTTLS, the
+ * preference among both kinds that XEP-0368 leaves to the client.
+ */
 static int
 byprio(const void *a, const void *b)
 {
 	const struct srv *x = a, *y = b;
 
-	return (int)x->prio - (int)y->prio;
+	if (x->prio != y->prio)
+		return (int)x->prio - (int)y->prio;
+	return y->direct - x->direct;
 }
 
-/* Reads the SRV answers of msg into v (at most max); returns how many. */
+/* RFC 2782: the target "." (the root) says "no such service here". */
+static int
+is_root(const char *host)
+{
+	return strcmp(host, ".") == 0 || host[0] == '\0';
+}
+
+/*
+ * Adds the SRV answers of msg to v (at most max), all but "." targets;
+ * returns how many; *dots counts the "." targets.
+ */
 static size_t
-srv_parse(const unsigned char *ans, int len, struct srv *v, size_t max)
+srv_parse(const unsigned char *ans, int len, struct srv *v, size_t max,
+    size_t *dots)
 {
 	ns_msg		 msg;
 	ns_rr		 rr;
@@ -39,6 +68,7 @@ srv_parse(const unsigned char *ans, int len, struct srv *v, size_t max)
 	size_t		 n = 0;
 	int		 i, count;
 
+	*dots = 0;
 	if (ns_initparse(ans, len, &msg) == -1)
 		return 0;
 	count = ns_msg_count(msg, ns_s_an);
@@ -54,10 +84,41 @@ srv_parse(const unsigned char *ans, int len, struct srv *v, size_t max)
 		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
 		    rd + 6, v[n].host, sizeof v[n].host) == -1)
 			continue;
+		if (is_root(v[n].host)) {
+			(*dots)++;
+			continue;
+		}
 		v[n].used = 0;
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Adds the records of SERVICE.DOMAIN to v[*n] on (at most SRV_MAX),
+ * marked direct or not, and says what the answer was.
+ */
+static enum srv_answer
+srv_query(const char *service, const char *domain, int direct,
+    struct srv *v, size_t *n)
+{
+	static unsigned char	 ans[NS_MAXMSG];
+	char			 name[NS_MAXDNAME];
+	size_t			 i, got, dots;
+	int			 len, r;
+
+	r = snprintf(name, sizeof name, "%s.%s", service, domain);
+	if (r < 0 || (size_t)r >= sizeof name)
+		errx(EXIT_LOCAL, "%s: domain name too long", domain);
+	if ((len = res_query(name, ns_c_in, ns_t_srv, ans, sizeof ans)) < 0)
+		return SRV_NONE;
+	got = srv_parse(ans, len, v + *n, SRV_MAX, &dots);
+	for (i = *n; i < *n + got; i++)
+		v[i].direct = direct;
+	*n += got;
+	if (got > 0)
+		return SRV_SOME;
+	return dots > 0 ? SRV_DOT : SRV_NONE;
 }
 
 /*
@@ -84,7 +145,7 @@ pick(struct srv *v, size_t lo, size_t hi)
 	return lo;	/* not reached: the last unused record matches */
 }
 
-/* Stable: zero weights to the front of each priority group. */
+/* Stable: zero weights to the front of each group. */
 static void
 zero_first(struct srv *v, size_t lo, size_t hi)
 {
@@ -106,52 +167,57 @@ target_set(struct target *t, const struct srv *s)
 	if ((t->host = strdup(s->host)) == NULL)
 		err(EXIT_LOCAL, NULL);
 	(void)snprintf(t->port, sizeof t->port, "%u", s->port);
+	t->direct = s->direct;
+}
+
+/* One group: the same priority and the same kind. */
+static int
+same_group(const struct srv *a, const struct srv *b)
+{
+	return a->prio == b->prio && a->direct == b->direct;
 }
 
 int
-srv_lookup(const char *service, const char *domain, struct target **tp)
+srv_lookup(const char *domain, int direct, struct target **tp)
 {
-	static unsigned char	 ans[NS_MAXMSG];
-	char			 name[NS_MAXDNAME];
 	struct srv		*v;
 	struct target		*t;
-	size_t			 n, i, lo, hi, k, out = 0;
-	int			 len, r;
+	enum srv_answer		 c, d = SRV_NONE;
+	size_t			 n = 0, i, lo, hi, k;
 
-	r = snprintf(name, sizeof name, "%s.%s", service, domain);
-	if (r < 0 || (size_t)r >= sizeof name)
-		errx(EXIT_LOCAL, "%s: domain name too long", domain);
-	/* Any failure falls back to the domain itself (RFC 6120 3.2.2). */
-	if ((len = res_query(name, ns_c_in, ns_t_srv, ans, sizeof ans)) < 0)
-		return 0;
-	if ((v = calloc(64, sizeof *v)) == NULL)
+	if ((v = calloc(2 * SRV_MAX, sizeof *v)) == NULL)
 		err(EXIT_LOCAL, NULL);
-	if ((n = srv_parse(ans, len, v, 64)) == 0) {
+	c = srv_query("_xmpp-client._tcp", domain, 0, v, &n);
+	if (direct)
+		d = srv_query("_xmpps-client._tcp", domain, 1, v, &n);
+	if (n == 0) {
 		free(v);
+		/*
+		 * A "." says the domain has SRV records, so no fallback to
+		 * its address: RFC 6120 3.2.1, and XEP-0368 for an
+		 * _xmpps-client "." without _xmpp-client records.
+		 */
+		if (c == SRV_DOT || d == SRV_DOT)
+			return -1;
 		return 0;
 	}
-	/* RFC 2782: a single "." target means the service is not offered. */
-	if (n == 1 && (strcmp(v[0].host, ".") == 0 || v[0].host[0] == '\0')) {
-		free(v);
-		return -1;
-	}
+	/* XEP-0368: both kinds are one list, ordered by priority. */
 	qsort(v, n, sizeof *v, byprio);
 	if ((t = calloc(n, sizeof *t)) == NULL)
 		err(EXIT_LOCAL, NULL);
-	for (lo = 0; lo < n; lo = hi) {
-		for (hi = lo + 1; hi < n && v[hi].prio == v[lo].prio; hi++)
+	for (lo = k = 0; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && same_group(&v[hi], &v[lo]); hi++)
 			;
 		zero_first(v, lo, hi);
-		for (k = lo; k < hi; k++) {
+		for (; k < hi; k++) {
 			i = pick(v, lo, hi);
 			v[i].used = 1;
-			if (strcmp(v[i].host, ".") != 0)
-				target_set(&t[out++], &v[i]);
+			target_set(&t[k], &v[i]);
 		}
 	}
 	free(v);
 	*tp = t;
-	return (int)out;
+	return (int)n;
 }
 
 void

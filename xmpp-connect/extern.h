@@ -33,15 +33,16 @@ enum mode {
 struct target {
 	char	*host;
 	char	 port[6];
+	int	 direct;	/* from _xmpps-client: TLS from the first byte */
 };
 /*
- * Looks up the SRV records of SERVICE.DOMAIN (service like
- * "_xmpp-client._tcp") and returns the targets in the order to try them.
- * Returns the number of targets, 0 when there is no record, -1 when the
- * domain says there is no such service (a single "." target).
+ * Looks up the _xmpp-client SRV records of DOMAIN, and with direct its
+ * _xmpps-client ones too (XEP-0368), and returns the targets in the
+ * order to try them.  Returns the number of targets, 0 when there is no
+ * record, -1 when the domain says there is no such service (a "."
+ * target and nothing else).
  */
-int	 srv_lookup(const char *service, const char *domain,
-	    struct target **);
+int	 srv_lookup(const char *domain, int direct, struct target **);
 void	 targets_free(struct target *, size_t);
 
 // xmpp-connect.c

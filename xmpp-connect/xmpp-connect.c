@@ -205,43 +205,46 @@ connect_host(const char *host, const char *port)
 	return s;
 }
 
+/* The targets in order until one answers; *which is that one. */
 static int
-connect_targets(const struct target *t, size_t n)
+connect_targets(const struct target *t, size_t n, size_t *which)
 {
 	size_t	 i;
 	int	 s = -1;
 
 	for (i = 0; i < n && s == -1; i++)
 		s = connect_host(t[i].host, t[i].port);
+	*which = i - 1;
 	return s;
 }
 
 /*
  * Without a host: the SRV targets of the domain, falling back to the
- * domain itself on port 5222 (RFC 6120 3.2).  Direct TLS without an
- * _xmpps-client record falls back to STARTTLS (XEP-0368).
+ * domain itself on port 5222 (RFC 6120 3.2).  In direct mode the
+ * _xmpps-client targets join them (XEP-0368) and each target gets its
+ * own kind of TLS: STARTTLS on an _xmpp-client one or the fallback.
  */
 static int
 connect_domain(const char *domain, enum mode *mode)
 {
-	struct target	*t = NULL, fallback;
-	int		 n = 0, s;
+	struct target	*t, fallback;
+	size_t		 i;
+	int		 n, s;
 
-	if (*mode == MODE_DIRECT &&
-	    (n = srv_lookup("_xmpps-client._tcp", domain, &t)) == 0)
-		*mode = MODE_STARTTLS;
-	if (*mode != MODE_DIRECT)
-		n = srv_lookup("_xmpp-client._tcp", domain, &t);
-	if (n == -1)
+	if ((n = srv_lookup(domain, *mode == MODE_DIRECT, &t)) == -1)
 		errx(EXIT_CONNECT, "%s: no XMPP service (SRV target \".\")",
 		    domain);
 	if (n == 0) {
 		fallback.host = (char *)domain;
 		(void)strlcpy(fallback.port, XMPP_PORT, sizeof fallback.port);
-		return connect_targets(&fallback, 1);
+		fallback.direct = 0;
+		t = &fallback;
 	}
-	s = connect_targets(t, n);
-	targets_free(t, n);
+	s = connect_targets(t, n > 0 ? (size_t)n : 1, &i);
+	if (s != -1 && *mode == MODE_DIRECT && !t[i].direct)
+		*mode = MODE_STARTTLS;
+	if (n > 0)
+		targets_free(t, n);
 	return s;
 }
 

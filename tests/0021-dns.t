@@ -7,20 +7,22 @@
 # machine's resolver and ports are never touched.  Listeners record who
 # got each connection and its first byte; a private Prosody gives real
 # answers over both kinds of TLS.
+PATH=$PATH:/usr/sbin:/sbin	# ip and dnsmasq
 if [ -z "${DNS_NS:-}" ]; then
 	why=
 	if [ "$(id -u)" -ne 0 ]; then
 		why="not root: unshare and a bind mount over /etc/resolv.conf"
-	elif ! PATH=$PATH:/usr/sbin command -v dnsmasq >/dev/null; then
+	elif ! command -v dnsmasq >/dev/null; then
 		why="no dnsmasq (sh tests/deps.sh check installs dnsmasq-base)"
-	elif ! unshare -m -n true 2>/dev/null; then
-		why="unshare -m -n fails here"
+	elif ! unshare -m -n --propagation private true 2>/dev/null; then
+		why="unshare -m -n fails here (no CAP_SYS_ADMIN?)"
 	fi
 	if [ -n "$why" ]; then
 		echo "1..0 # SKIP $why"
 		exit 0
 	fi
-	DNS_NS=1 exec unshare -m -n sh "$0" "$@"
+	# private propagation: the bind mount never reaches the machine
+	DNS_NS=1 exec unshare -m -n --propagation private sh "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
 plan 36
@@ -30,8 +32,8 @@ HDR="<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='htt
 DNS=127.53.0.1	# the name server
 LIVE=127.53.1.1	# listeners on the SRV ports
 DEAD=127.53.1.2	# nothing listens: connection refused
-HOME4=127.53.1.3	# nosrv.test, listened to on 5222
-TRAP=127.53.1.4	# domains that must not fall back, listened to on 5222
+HOME4=127.53.1.3	# domains whose fallback is right, listened to on 5222
+TRAP=127.53.1.4	# the other domains, listened to on 5222: caught out
 trap '' PIPE
 
 ip link set lo up || bail "ip link set lo up failed"
@@ -70,12 +72,12 @@ S=_xmpps-client._tcp
 	host-record=live.test,$LIVE
 	host-record=dead.test,$DEAD
 	host-record=nosrv.test,$HOME4
+	host-record=donly.test,$HOME4
 	host-record=xmpp.test,127.0.0.1
 	EOF
-	for d in dot sdot donly both mixed prio fall dfall order weight; do
-		[ $d = donly ] || echo "host-record=$d.test,$TRAP"
+	for d in dot sdot sdotonly both mixed prio fall dfall order weight; do
+		echo "host-record=$d.test,$TRAP"
 	done
-	echo "host-record=donly.test,$HOME4"
 	# priority first, whatever the order of the answer
 	srv $C.prio.test live.test 5002 20 0
 	srv $C.prio.test live.test 5001 10 0
@@ -95,6 +97,8 @@ S=_xmpps-client._tcp
 	# _xmpps-client "." (no direct TLS): the _xmpp-client records
 	srv $S.sdot.test
 	srv $C.sdot.test live.test 5015 10 0
+	# ... but no fallback to the domain (XEP-0368)
+	srv $S.sdotonly.test
 	# _xmpps-client only
 	srv $S.donly.test live.test 5016 10 0
 	# a dead direct TLS target, then STARTTLS
@@ -116,11 +120,8 @@ S=_xmpps-client._tcp
 	srv $S.localhost xmpp.test "$DIRECT_PORT" 10 0
 	srv $C.localhost xmpp.test "$C2S_PORT" 20 0
 } >"$T/dnsmasq.conf"
-# sdotonly.test: only an _xmpps-client "." and an address
-echo "host-record=sdotonly.test,$TRAP" >>"$T/dnsmasq.conf"
-srv $S.sdotonly.test >>"$T/dnsmasq.conf"
 
-spawn env PATH="$PATH:/usr/sbin" dnsmasq --keep-in-foreground \
+spawn dnsmasq --keep-in-foreground \
     --conf-file="$T/dnsmasq.conf" --pid-file="$T/dnsmasq.pid" \
     2>"$T/dnsmasq.err"
 # "started" is logged once the sockets are bound.

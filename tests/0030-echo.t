@@ -376,7 +376,8 @@ is "$(xq cit "c:presence[@to]" to | sort -u | tr '\n' ' ')" \
 is "$(xq cit "c:message/c:body" | tr '\n' ' ')" '"0123456789" "again" "marker" ' \
     "too long dropped, the same body again dropped, any resource"
 is "$(tail -n 1 "$T/cit.err")" "xmpp-echo: echoed 3, rate-dropped 0, \
-size-dropped 1, loop-dropped 2, iq answered 5" "the counters at the exit"
+size-dropped 1, loop-dropped 2, iq answered 5, jid-dropped 0" \
+    "the counters at the exit"
 server noauto citizen -- "$BOT" -A -P -m PLAIN -r echo -l 10 \
     -s "a <b> & 'c'" bot@localhost
 is "$(xq noauto "c:presence[@to]" type | tr '\n' ' ')" "unsubscribed " \
@@ -386,7 +387,8 @@ server evict evict -- "$BOT" -P -m PLAIN -r echo -b 1 -R 1 bot@localhost
 is "$(xq evict "c:message[@to='carol@localhost/c']/c:body" | tr '\n' ' ')" \
     '"first" "back" ' "-b 1: over the rate dropped; 1024 senders later, a new bucket"
 is "$(tail -n 1 "$T/evict.err")" "xmpp-echo: echoed 1026, rate-dropped 1, \
-size-dropped 0, loop-dropped 0, iq answered 0" "-b 1: the counters"
+size-dropped 0, loop-dropped 0, iq answered 0, jid-dropped 0" \
+    "-b 1: the counters"
 
 # --- SCRAM against a scripted server that checks the client proof
 server sha1 sha1 -- "$BOT" -m SCRAM-SHA-1 -r echo bot@localhost
@@ -467,7 +469,7 @@ is "$(cat "$T/eof.rc")" 5 "EOF before the close: exit 5"
 is "$("$BOT" -V)" "xmpp-echo $VERSION" "-V"
 "$BOT" -h >"$T/h.out" 2>&1
 is "$?:$(head -n 1 "$T/h.out")" "0:usage: xmpp-echo [-AehPvVX] [-b burst] \
-[-i idle] [-k keepalive] [-l maxbody]" "-h prints the usage, exit 0"
+[-i idle] [-k keepalive] [-L maxstanza]" "-h prints the usage, exit 0"
 </dev/null "$BOT" -m SCRAM-SHA-1-PLUS bot@localhost 2>/dev/null
 is "$?" 1 "-PLUS mechanisms refused: exit 1"
 

@@ -84,7 +84,7 @@ wait_file_grep "$T/bot.err" "iq answered" 10
 n=$(awk '/^> <iq type=.(result|error)/ { n++ }
     /^xmpp-echo: echoed/ { print n + 0; exit }' "$T/bot.err")
 check "SIGUSR1: the counters" grep -qx \
-    "xmpp-echo: echoed 0, rate-dropped 0, size-dropped 0, loop-dropped 0, iq answered $n" \
+    "xmpp-echo: echoed 0, rate-dropped 0, size-dropped 0, loop-dropped 0, iq answered $n, jid-dropped 0" \
     "$T/bot.err"
 check "SIGUSR1: carol's four iqs and the roster pushes answered" \
     test "$n" -ge 5

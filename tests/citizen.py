@@ -9,15 +9,17 @@
 #   {"ev": "iq", "from", "id", "type", "xml"}     every iq from the bot
 #   {"ev": "message", "from", "body"}
 #   {"ev": "ready"}                                the steps below are done
-#   {"ev": "flood", "sent", "echoes", "secs"}
+#   {"ev": "flood", "sent", "echoes", "secs", "pings"}
 # Steps, in this order, each optional:
 #   --subscribe    ask for the bot's presence; wait for it to be available
 #   --iqs          send ping, disco#info, version, an unknown namespace and
 #                  a result (ids c-ping, c-disco, c-version, c-unknown,
 #                  c-result) to --to, then listen --linger seconds more
 #                  than it takes the four answers to come
-#   --flood N      send N chat messages to --to at once, then a ping; when
-#                  its answer comes, every message was handled before it
+#   --flood N      send N chat messages to --to at once, then pings (the
+#                  bot's answers take tokens from the same bucket as its
+#                  echoes) until one is answered: then every message was
+#                  handled; "pings" counts them all, those before too
 # then, with --until-unavailable, it stays until the bot's unavailable
 # presence comes.  Exit 0, or 1 on a timeout or a failed login.
 # The password comes from the environment variable CITIZEN_PASSWORD.
@@ -137,27 +139,30 @@ class Citizen(ClientXMPP):
             # Long enough for a second answer, if the bot sent one.
             await asyncio.sleep(o.linger)
         if o.flood:
-            await self.wait_bot()
+            pings = await self.wait_bot()
             n0, t0 = self.echoes, time.time()
             for i in range(o.flood):
                 self.make_message(mto=self.bot, mtype='chat',
                                   mbody='flood %d' % i).send()
-            await self.plugin['xep_0199'].send_ping(self.bot, o.timeout)
+            pings += await self.wait_bot()
             out(ev='flood', sent=o.flood, echoes=self.echoes - n0,
-                secs=time.time() - t0)
+                secs=time.time() - t0, pings=pings)
         out(ev='ready')
         self.ready = True
         if o.until_unavailable:
             await asyncio.wait_for(self.gone, o.timeout)
         self.finish(0)
 
-    # The bot's resource answers pings once it is online.
+    # The bot's resource answers pings once it is online, and while its
+    # bucket for us has a token; returns the pings sent.
     async def wait_bot(self):
         end = time.time() + self.opts.timeout
+        n = 0
         while True:
             try:
-                await self.plugin['xep_0199'].send_ping(self.bot, 2)
-                return
+                n += 1
+                await self.plugin['xep_0199'].send_ping(self.bot, timeout=2)
+                return n
             except (IqError, IqTimeout):
                 if time.time() > end:
                     raise

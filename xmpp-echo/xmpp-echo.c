@@ -40,6 +40,8 @@
 #define CLOSE_WAIT	3000	/* ms to wait for the server's close */
 #define OUT_MAX		(1024 * 1024)	/* bytes queued: then input waits */
 #define TRACE_CHUNK	(256 * 1024)	/* bytes traced per write(2) */
+#define STANZA_MIN	10000	/* -L: no server should refuse less */
+#define IQ_COPY_MAX	1024	/* bytes of a request copied in an error */
 
 #define NS_PING		"urn:xmpp:ping"
 #define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
@@ -83,7 +85,7 @@ struct sender {
 };
 
 struct counters {
-	unsigned long long	 echoed, rate, size, loop, iq;
+	unsigned long long	 echoed, rate, size, loop, iq, jid;
 };
 
 struct bot {
@@ -122,6 +124,7 @@ struct bot {
 	size_t		 nsenders;
 	long long	 burst, rate;	/* -b, -R (per minute) */
 	long long	 maxbody;	/* -l */
+	long long	 maxstanza;	/* -L: bytes of one stanza written */
 	struct counters	 count;
 
 	struct buf	 in;		/* input not yet a whole record */
@@ -137,10 +140,10 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: xmpp-echo [-AehPvVX] [-b burst] [-i idle] "
-	    "[-k keepalive] [-l maxbody]\n"
-	    "                 [-m mechanisms] [-p passfile] [-R rate] "
-	    "[-r resource] [-s status]\n"
-	    "                 [-t timeout] jid\n");
+	    "[-k keepalive] [-L maxstanza]\n"
+	    "                 [-l maxbody] [-m mechanisms] [-p passfile] "
+	    "[-R rate] [-r resource]\n"
+	    "                 [-s status] [-t timeout] jid\n");
 	exit(status);
 }
 
@@ -354,8 +357,8 @@ print_counters(const struct bot *b)
 	const struct counters *c = &b->count;
 
 	warnx("echoed %llu, rate-dropped %llu, size-dropped %llu, "
-	    "loop-dropped %llu, iq answered %llu", c->echoed, c->rate,
-	    c->size, c->loop, c->iq);
+	    "loop-dropped %llu, iq answered %llu, jid-dropped %llu",
+	    c->echoed, c->rate, c->size, c->loop, c->iq, c->jid);
 }
 
 /* Every exit after the login goes here: the counters are the last word. */
@@ -797,6 +800,132 @@ bare_key(const char *jid)
 }
 
 /*
+ * Addresses as RFC 7622 has them, without the PRECIS tables: each part
+ * 1 to JID_PART_MAX bytes of UTF-8 without control characters, the
+ * characters it forbids in a localpart and none but letters, digits,
+ * "-", "_" and dots between labels in an ASCII domainpart.  The bound
+ * on each part is also what keeps the flood table small.
+ */
+#define LOCAL_REFUSED	" \"&'/:<>@"
+#define DOMAIN_ALLOWED	"abcdefghijklmnopqrstuvwxyz" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+
+/* Bytes of the UTF-8 character at s, 0 if malformed or a control. */
+static size_t
+jid_char(const unsigned char *s, size_t n)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return s[0] < 0x20 || s[0] == 0x7f ? 0 : 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	c = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, past U+10FFFF, C1 controls. */
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff || c <= 0x9f)
+		return 0;
+	return len;
+}
+
+/* A part of n bytes: its length, UTF-8, no ASCII byte of refused. */
+static int
+jid_part_ok(const char *s, size_t n, const char *refused)
+{
+	size_t i, len;
+
+	if (n == 0 || n > JID_PART_MAX)
+		return 0;
+	for (i = 0; i < n; i += len) {
+		if ((len = jid_char((const unsigned char *)s + i, n - i)) == 0)
+			return 0;
+		if (len == 1 && strchr(refused, s[i]) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* An IP literal in brackets, or labels of letters, digits, - and _. */
+static int
+domain_ok(const char *s, size_t n)
+{
+	size_t i, len;
+
+	if (!jid_part_ok(s, n, ""))
+		return 0;
+	if (s[0] == '[')
+		return n > 2 && s[n - 1] == ']' &&
+		    strspn(s + 1, "0123456789abcdefABCDEF:.") == n - 2;
+	for (i = 0; i < n; i += len) {
+		len = jid_char((const unsigned char *)s + i, n - i);
+		if (s[i] == '.' ? i == 0 || s[i - 1] == '.' || i + 1 == n :
+		    len == 1 && strchr(DOMAIN_ALLOWED, s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Checks jid; returns 0 and removes the final dot of its domainpart, as
+ * RFC 7622 section 3.2 says, in place, or -1 if it is no valid JID.
+ */
+static int
+jid_normalize(char *jid)
+{
+	size_t len = strlen(jid), dend, dstart = 0;
+	const char *at;
+
+	dend = strcspn(jid, "/");
+	if ((at = memchr(jid, '@', dend)) != NULL) {
+		if (!jid_part_ok(jid, (size_t)(at - jid), LOCAL_REFUSED))
+			return -1;
+		dstart = (size_t)(at - jid) + 1;
+	}
+	if (jid[dend] == '/' &&
+	    !jid_part_ok(jid + dend + 1, len - dend - 1, ""))
+		return -1;
+	if (dend > dstart && jid[dend - 1] == '.') {
+		memmove(jid + dend - 1, jid + dend, len - dend + 1);
+		dend--;
+	}
+	return domain_ok(jid + dstart, dend - dstart) ? 0 : -1;
+}
+
+/*
+ * A stanza's from and to, normalised; 0, counted, if either is not a
+ * JID: nothing is answered to an address that is not one.
+ */
+static int
+addresses_ok(struct bot *b, struct xnode *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nattrs; i++)
+		if (n->attrs[i].ns == NULL &&
+		    (strcmp(n->attrs[i].name, "from") == 0 ||
+		    strcmp(n->attrs[i].name, "to") == 0) &&
+		    jid_normalize(n->attrs[i].value) == -1) {
+			b->count.jid++;
+			return 0;
+		}
+	return 1;
+}
+
+/*
  * Flood control: a token bucket per bare JID, burst tokens deep, filled
  * at rate tokens a minute.  The table is bounded: past SENDERS_MAX
  * senders, the one seen least recently is forgotten.
@@ -851,6 +980,35 @@ take_token(struct bot *b, struct sender *s, int64_t now)
 	if (s->tokens < 1.0)
 		return 0;
 	s->tokens -= 1.0;
+	return 1;
+}
+
+/* An answer to from may go: a token taken, else a drop counted. */
+static int
+spend_token(struct bot *b, const char *from)
+{
+	int64_t now = now_ms();
+
+	if (take_token(b, sender_find(b, from, now), now))
+		return 1;
+	b->count.rate++;
+	return 0;
+}
+
+/*
+ * Whatever is built from a peer's input must fit the server's stanza
+ * limit, as written, escaped: past it the server would close our
+ * stream (RFC 6120 section 4.9.3.12).  Queued if it fits, else dropped
+ * and counted.
+ */
+static int
+send_bounded(struct bot *b, struct buf *x)
+{
+	if ((long long)x->len > b->maxstanza) {
+		b->count.size++;
+		return 0;
+	}
+	send_xml(b, x, NULL);
 	return 1;
 }
 
@@ -957,6 +1115,37 @@ put_text_elem(struct buf *x, const char *name, const char *attr,
 	buf_printf(x, "</%s>", name);
 }
 
+/*
+ * RFC 6120 section 8.3.3.9: a message too long for its echo to fit is
+ * not acceptable, with a text that names the limit.  Errors are never
+ * answered (section 8.3.1), so neither is this one.
+ */
+static void
+refuse_message(struct bot *b, const struct xnode *m)
+{
+	const char *id = xnode_attr(m, "id"), *type = xnode_attr(m, "type");
+	struct buf x = { 0 };
+
+	if (type != NULL && strcmp(type, "error") == 0)
+		return;
+	buf_adds(&x, "<message to='");
+	xml_escapes(&x, xnode_attr(m, "from"));
+	buf_adds(&x, "' type='error'");
+	if (id != NULL) {
+		buf_adds(&x, " id='");
+		xml_escapes(&x, id);
+		buf_addc(&x, '\'');
+	}
+	buf_printf(&x, "><error type='modify'><not-acceptable xmlns='"
+	    NS_STANZAS "'/><text xmlns='" NS_STANZAS "' xml:lang='en'>"
+	    "echo longer than %lld bytes</text></error></message>",
+	    b->maxstanza);
+	/* The echo is counted as size-dropped already. */
+	if ((long long)x.len <= b->maxstanza)
+		send_xml(b, &x, NULL);
+	buf_free(&x);
+}
+
 static void
 echo_message(struct bot *b, const struct xnode *m)
 {
@@ -988,12 +1177,16 @@ echo_message(struct bot *b, const struct xnode *m)
 		else if (strcmp(c->name, "thread") == 0)
 			put_text_elem(&x, "thread", "parent",
 			    xnode_attr(c, "parent"), c);
+		if ((long long)x.len > b->maxstanza)
+			break;	/* too long already: build no more */
 	}
 	buf_adds(&x, "</message>");
-	send_xml(b, &x, NULL);
+	if (send_bounded(b, &x))
+		b->count.echoed++;
+	else
+		refuse_message(b, m);
 	buf_free(&x);
 	free(id);
-	b->count.echoed++;
 }
 
 /*
@@ -1030,32 +1223,44 @@ iq_open(struct buf *x, const struct xnode *iq, const char *type)
 	buf_adds(x, "'>");
 }
 
-static void
+static int
 iq_result(struct bot *b, const struct xnode *iq, const char *payload)
 {
 	struct buf x = { 0 };
+	int sent;
 
 	iq_open(&x, iq, "result");
 	buf_adds(&x, payload);
 	buf_adds(&x, "</iq>");
-	send_xml(b, &x, NULL);
+	sent = send_bounded(b, &x);
 	buf_free(&x);
+	return sent;
 }
 
-/* RFC 6120 section 8.3.1: the request's payload may go back with it. */
-static void
+/*
+ * RFC 6120 section 8.3.1: the request's payload may go back with it.
+ * Only up to IQ_COPY_MAX bytes as written: a bigger one would make the
+ * bot an amplifier, namespaced attributes growing many times over.
+ */
+static int
 iq_error(struct bot *b, const struct xnode *iq, const struct xnode *q,
     const char *cond)
 {
-	struct buf x = { 0 };
+	struct buf x = { 0 }, copy = { 0 };
+	int sent;
 
 	iq_open(&x, iq, "error");
-	if (q != NULL)
-		xml_node(&x, q, NS_CLIENT);
+	if (q != NULL) {
+		xml_node(&copy, q, NS_CLIENT);
+		if (copy.len <= IQ_COPY_MAX)
+			buf_add(&x, copy.p, copy.len);
+		buf_free(&copy);
+	}
 	buf_printf(&x, "<error type='cancel'><%s xmlns='" NS_STANZAS
 	    "'/></error></iq>", cond);
-	send_xml(b, &x, NULL);
+	sent = send_bounded(b, &x);
 	buf_free(&x);
+	return sent;
 }
 
 /* The payload of an iq: its first child element, or NULL. */
@@ -1093,8 +1298,9 @@ static void
 answer_iq(struct bot *b, const struct xnode *iq)
 {
 	const char *type = xnode_attr(iq, "type");
+	const char *from = xnode_attr(iq, "from");
 	const struct xnode *q = payload(iq);
-	int get;
+	int get, sent;
 
 	if (type == NULL || xnode_attr(iq, "id") == NULL ||
 	    !to_us(b, xnode_attr(iq, "to")))
@@ -1105,18 +1311,22 @@ answer_iq(struct bot *b, const struct xnode *iq)
 		get = 0;
 	else
 		return;
+	/* Answers cost the asker a token; the server's own asks none. */
+	if (from != NULL && !spend_token(b, from))
+		return;
 	if (get && is_elem(q, NS_PING, "ping"))
-		iq_result(b, iq, "");
+		sent = iq_result(b, iq, "");
 	else if (get && is_elem(q, NS_DISCO_INFO, "query") &&
 	    xnode_attr(q, "node") == NULL)
-		iq_result(b, iq, disco_info);
+		sent = iq_result(b, iq, disco_info);
 	else if (get && is_elem(q, NS_VERSION, "query"))
-		iq_result(b, iq, version_info);
+		sent = iq_result(b, iq, version_info);
 	else if (!get && roster_push(b, iq, q))
-		iq_result(b, iq, "");	/* nothing kept: nothing to update */
+		sent = iq_result(b, iq, "");	/* nothing kept to update */
 	else
-		iq_error(b, iq, q, "service-unavailable");
-	b->count.iq++;
+		sent = iq_error(b, iq, q, "service-unavailable");
+	if (sent)
+		b->count.iq++;
 }
 
 /* The server's answer to our ping, result or error: it is alive. */
@@ -1159,24 +1369,21 @@ static void
 on_presence(struct bot *b, const struct xnode *p)
 {
 	const char *type = xnode_attr(p, "type"), *from = xnode_attr(p, "from");
-	struct sender *s;
 	char *bare;
-	int64_t now = now_ms();
 
 	if (type == NULL || from == NULL || own_bare_jid(b, from))
 		return;
 	if (strcmp(type, "subscribe") == 0 && b->approve) {
 		/* Two answers per request: the bucket bounds them too. */
-		s = sender_find(b, from, now);
-		if (!take_token(b, s, now)) {
-			b->count.rate++;
+		if (!spend_token(b, from))
 			return;
-		}
 		bare = bare_key(from);
 		send_presence(b, bare, "subscribed");
 		send_presence(b, bare, "subscribe");
 		free(bare);
 	} else if (strcmp(type, "unsubscribe") == 0) {
+		if (!spend_token(b, from))
+			return;
 		bare = bare_key(from);
 		send_presence(b, bare, "unsubscribed");
 		free(bare);
@@ -1194,6 +1401,8 @@ on_stanza(struct bot *b, const struct record *r)
 	/* Before the initial presence, iqs get their answer (RFC 6120
 	 * section 8.2.3); messages and presence wait for the session. */
 	if (b->state != S_ONLINE && strcmp(r->kind, "iq") != 0)
+		return;
+	if (!addresses_ok(b, r->root))
 		return;
 	if (strcmp(r->kind, "message") == 0)
 		echo_message(b, n);
@@ -1318,6 +1527,26 @@ fail_iq(struct bot *b, const char *what, const struct xnode *iq)
 	fail_cond(b, EX_PROTO, what, e, NS_STANZAS);
 }
 
+/*
+ * The JID bound (RFC 6120 section 7.6.1) must be a full JID of our own
+ * account: with another, the bot would ignore what is sent to it and
+ * answer what is sent to someone else.
+ */
+static void
+check_bound(struct bot *b)
+{
+	char *safe;
+
+	if (jid_normalize(b->full) == -1)
+		fail(b, EX_PROTO, "resource binding: the server bound no "
+		    "valid JID");
+	if (!own_bare_jid(b, b->full) || strchr(b->full, '/') == NULL) {
+		safe = safe_str(b->full);
+		fail(b, EX_PROTO, "resource binding: the server bound %s, "
+		    "not a full JID of %s", safe, b->bare);
+	}
+}
+
 /* Our pending iq answered: forget it. */
 static void
 settle(struct bot *b)
@@ -1343,6 +1572,7 @@ st_bind(struct bot *b, const struct record *r)
 	/* The full JID tells which iqs are addressed to us. */
 	free(b->full);
 	b->full = xnode_text(jid);
+	check_bound(b);
 	settle(b);
 	if (b->session) {
 		send_iq(b, "set", NULL, "<session xmlns='" NS_SESSION "'/>",
@@ -1840,6 +2070,12 @@ parse_jid(struct bot *b, const char *jid)
 	b->bare = xstrndup(jid, barelen);
 	if (slash != NULL && b->resource == NULL)
 		b->resource = xstrndup(slash + 1, strlen(slash + 1));
+	/* The rules peers' JIDs are held to; no final dot in the domain. */
+	if (jid_normalize(b->bare) == -1 || jid_normalize(b->domain) == -1)
+		errx(EX_LOCAL, "%s: not a valid JID", jid);
+	if (b->resource != NULL &&
+	    !jid_part_ok(b->resource, strlen(b->resource), ""))
+		errx(EX_LOCAL, "resource %s: not valid", b->resource);
 }
 
 static void
@@ -1979,10 +2215,11 @@ main(int argc, char *argv[])
 	b.burst = 100;
 	b.rate = 60;
 	b.maxbody = 64 * 1024;
+	b.maxstanza = 64 * 1024;
 	b.keepalive = 60 * 1000;
 	b.idle = 90 * 1000;
 	b.timeout = 30 * 1000;
-	while ((ch = getopt(argc, argv, "Ab:ehi:k:l:m:p:PR:r:s:t:vVX")) != -1) {
+	while ((ch = getopt(argc, argv, "Ab:ehi:k:L:l:m:p:PR:r:s:t:vVX")) != -1) {
 		switch (ch) {
 		case 'A':
 			b.approve = 0;
@@ -2001,6 +2238,10 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			b.keepalive = number(ch, optarg, 1, 86400) * 1000;
+			break;
+		case 'L':
+			b.maxstanza = number(ch, optarg, STANZA_MIN,
+			    16 * 1024 * 1024);
 			break;
 		case 'l':
 			b.maxbody = number(ch, optarg, 1, 16 * 1024 * 1024);

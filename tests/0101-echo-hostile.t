@@ -33,7 +33,8 @@ bodies = ["<", "&", "\"'", "]]>", "&amp; &#60; &lt;",
           "line 1\nline 2\n\ttabbed", "  spaced  ", "\\t \\n \\x01",
           "emoji \U0001F600\U0001F44D\u200d, RTL \u05e9\u05dc\u05d5\u05dd "
           "\u0645\u0631\u062d\u0628\u0627 \u202e",
-          "".join("%05d<&>\n" % i for i in range(60 * 1024 // 9))]
+          # 40 KB, 104 KB escaped: under the 128 KiB of -L
+          "".join("%05d<&>\n" % i for i in range(40 * 1024 // 9))]
 for b in bodies:
     print(json.dumps(b))
 END

@@ -163,7 +163,7 @@ raw m
 is "$?" 0 "messages: three answers came"
 is "$(field m quotes type) $(field m quotes cond)" "error not-acceptable" \
     "45 KB of quotes: not echoed but refused, not-acceptable"
-is "$(field m quotes text)" "echo longer than 65536 bytes" \
+is "$(field m quotes text)" "echo longer than 131072 bytes" \
     "45 KB of quotes: the limit named"
 # The echoes have ids of their own: told by their bodies.
 chats=$($PY -c 'import json, sys

@@ -2215,7 +2215,7 @@ main(int argc, char *argv[])
 	b.burst = 100;
 	b.rate = 60;
 	b.maxbody = 64 * 1024;
-	b.maxstanza = 64 * 1024;
+	b.maxstanza = 128 * 1024;
 	b.keepalive = 60 * 1000;
 	b.idle = 90 * 1000;
 	b.timeout = 30 * 1000;

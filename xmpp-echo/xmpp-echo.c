@@ -40,7 +40,7 @@
 #define CLOSE_WAIT	3000	/* ms to wait for the server's close */
 #define OUT_MAX		(1024 * 1024)	/* bytes queued: then input waits */
 #define TRACE_CHUNK	(256 * 1024)	/* bytes traced per write(2) */
-#define STANZA_MIN	10000	/* -L: no server should refuse less */
+#define STANZA_MIN	10000	/* -L: room for an error to any JID */
 #define IQ_COPY_MAX	1024	/* bytes of a request copied in an error */
 
 #define NS_PING		"urn:xmpp:ping"
@@ -998,7 +998,7 @@ spend_token(struct bot *b, const char *from)
 /*
  * Whatever is built from a peer's input must fit the server's stanza
  * limit, as written, escaped: past it the server would close our
- * stream (RFC 6120 section 4.9.3.12).  Queued if it fits, else dropped
+ * stream (RFC 6120 section 4.9.3.14).  Queued if it fits, else dropped
  * and counted.
  */
 static int

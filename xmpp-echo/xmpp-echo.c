@@ -802,9 +802,9 @@ bare_key(const char *jid)
 /*
  * Addresses as RFC 7622 has them, without the PRECIS tables: each part
  * 1 to JID_PART_MAX bytes of UTF-8 without control characters, the
- * characters it forbids in a localpart and none but letters, digits,
- * "-", "_" and dots between labels in an ASCII domainpart.  The bound
- * on each part is also what keeps the flood table small.
+ * characters it forbids in a localpart, and in a domainpart no ASCII
+ * but letters, digits, "-", "_" and single dots between labels.  The
+ * bound on each part is also what keeps the flood table small.
  */
 #define LOCAL_REFUSED	" \"&'/:<>@"
 #define DOMAIN_ALLOWED	"abcdefghijklmnopqrstuvwxyz" \

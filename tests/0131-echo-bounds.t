@@ -3,7 +3,7 @@
 # stdin: addresses checked (RFC 7622), the JID bound checked, every
 # answer from the sender's bucket, nothing written past -L.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 37
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -148,6 +148,7 @@ def addresses(b):
     b.send(msg("alice@LocalHost./h", "final dot"))
     b.send(msg(LONG + "@localhost/" + "\u00e9" * 511, "longest"))
     b.send(msg("carol@[::1]/x", "ip literal"))
+    b.send(msg("dora@b\u00fccher.example/x", "idn"))
     b.send(iq("alice@localhost/h", "to-dot", *PING, to="bot@localhost./echo"))
     marker(b)
 
@@ -248,7 +249,7 @@ is "$(cat "$T/addr.rc")" 0 "addresses: exit 0 at the server's close"
 stanzas addr >"$T/addr.out"
 is "$(grep -c 'bad' "$T/addr.out")" 0 \
     "no answer to a stanza from or to an invalid JID"
-is "$(counters addr)" "xmpp-echo: echoed 4, rate-dropped 0, size-dropped 0, \
+is "$(counters addr)" "xmpp-echo: echoed 5, rate-dropped 0, size-dropped 0, \
 loop-dropped 0, iq answered 1, jid-dropped 61" \
     "each of them counted as jid-dropped"
 check "a final dot in the domain removed, case kept" grep -q \
@@ -259,6 +260,8 @@ check "parts of 1023 bytes, UTF-8 in the resource: echoed" grep -q \
     "$T/addr.out"
 check "an IP literal domain: echoed" grep -q \
     "^<message to='carol@\[::1\]/x' .*ip literal</body>" "$T/addr.out"
+check "an internationalized domain: echoed" grep -q \
+    "^<message to='dora@bücher.example/x' .*idn</body>" "$T/addr.out"
 check "to our full JID with a final dot: answered" grep -q \
     "^<iq type='result' id='to-dot' to='alice@localhost/h'>" "$T/addr.out"
 

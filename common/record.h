@@ -104,6 +104,8 @@ char		*xnode_text(const struct xnode *);
 // xml.c: the one escaping function for XML output, and a writer.
 void	 xml_escape(struct buf *, const char *, size_t);	/* text and attribute values */
 void	 xml_escapes(struct buf *, const char *);
+void	 xml_text(struct buf *, const char *, size_t);	/* text only, shorter */
+void	 xml_texts(struct buf *, const char *);
 /* Appends the node as XML; parent_ns is the namespace in scope (NULL at top). */
 void	 xml_node(struct buf *, const struct xnode *, const char *parent_ns);
 

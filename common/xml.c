@@ -4,9 +4,28 @@
 
 #include "record.h"
 
-/* The entity for a byte that must not appear raw, or NULL. */
+/*
+ * The entity for a byte that must not appear raw in text, or NULL.
+ * Quotes and the other white space may: only attribute values need
+ * more (attr_entity), and a peer's text of quotes or newlines must not
+ * grow five or six times on its way back (issue 11: the echo of 45 KB
+ * of quotes was past the server's stanza limit).
+ */
 static const char *
-xml_entity(char c)
+text_entity(char c)
+{
+	switch (c) {
+	case '<':	return "&lt;";
+	case '>':	return "&gt;";	/* so "]]>" never appears */
+	case '&':	return "&amp;";
+	case '\r':	return "&#13;";	/* parsers turn a raw one into \n */
+	default:	return NULL;
+	}
+}
+
+/* The entity for a byte that must not appear raw in a value, or NULL. */
+static const char *
+attr_entity(char c)
 {
 	switch (c) {
 	case '<':	return "&lt;";
@@ -22,24 +41,41 @@ xml_entity(char c)
 	}
 }
 
-/*
- * The one escaping function for everything that reaches XML output,
- * safe in text and in attribute values of either quoting style.
- */
-void
-xml_escape(struct buf *b, const char *s, size_t n)
+/* The one escaping loop; entity says which bytes a context forbids. */
+static void
+escape(struct buf *b, const char *s, size_t n, const char *(*entity)(char))
 {
 	const char	*e;
 	size_t		 i, start;
 
 	for (i = start = 0; i < n; i++) {
-		if ((e = xml_entity(s[i])) == NULL)
+		if ((e = entity(s[i])) == NULL)
 			continue;
 		buf_add(b, s + start, i - start);
 		buf_adds(b, e);
 		start = i + 1;
 	}
 	buf_add(b, s + start, n - start);
+}
+
+/* Safe in text and in attribute values of either quoting style. */
+void
+xml_escape(struct buf *b, const char *s, size_t n)
+{
+	escape(b, s, n, attr_entity);
+}
+
+/* Safe in text (element content) only, and shorter there. */
+void
+xml_text(struct buf *b, const char *s, size_t n)
+{
+	escape(b, s, n, text_entity);
+}
+
+void
+xml_texts(struct buf *b, const char *s)
+{
+	xml_text(b, s, strlen(s));
 }
 
 void
@@ -83,7 +119,7 @@ xml_node(struct buf *b, const struct xnode *n, const char *parent_ns)
 	const char		*prefix = "", *scope = n->ns;
 
 	if (n->name == NULL) {
-		xml_escape(b, n->text, n->textlen);
+		xml_text(b, n->text, n->textlen);
 		return;
 	}
 	if (n->ns != NULL && strcmp(n->ns, NS_XML) == 0) {

@@ -217,7 +217,7 @@ def pres(frm, typ):
 
 def citizen(b):
     plain_login(b)
-    bind(b, False, r"<presence><status>a &lt;b&gt; &amp; &apos;c&apos;</status></presence>")
+    bind(b, False, r"<presence><status>a &lt;b&gt; &amp; 'c'</status></presence>")
     A = "alice@localhost/h"
     b.send(iq(A, "get", "other", "(ping", "xmlns=urn:xmpp:ping", ")",
               to="someone@localhost/x"))
@@ -357,7 +357,7 @@ server cit citizen -- "$BOT" -P -m PLAIN -r echo -l 10 -s "a <b> & 'c'" \
     bot@localhost
 is "$(cat "$T/cit.rc")" 0 "citizen: exit 0"
 check "-s: the status text, escaped" grep -q \
-    "<presence><status>a &lt;b&gt; &amp; &apos;c&apos;</status></presence>" \
+    "<presence><status>a &lt;b&gt; &amp; 'c'</status></presence>" \
     "$T/cit.xml"
 is "$(xq cit "c:iq" id | sed 1,2d | tr '\n' ' ')" "full node pushx push push0 " \
     "iqs to others unanswered, to our full JID answered, errors unanswered"

@@ -2,9 +2,10 @@
 # A peer's message or request of any content, up to what the server
 # takes from it, never gets the bot's stream closed: a private Prosody
 # with its default limits (256 KiB a stanza), 45 KB of characters that
-# escaping makes six times longer.
+# escaping made six times longer (quotes: now echoed as they are), and
+# of characters that must be escaped (<: four times longer).
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 12
 
 # raw.py: alice logs in, waits for the bot's presence, sends the lines
 # of --send as they are (one stanza each, written raw: slixmpp would
@@ -104,6 +105,8 @@ m, q, t = sys.argv[1:]
 with open(t + "/m.send", "w") as f:
     print("<message to='%s' type='chat' id='quotes'><body>%s</body></message>"
           % (m, '"' * 45000), file=f)
+    print("<message to='%s' type='chat' id='lt'><body>%s</body></message>"
+          % (m, '&lt;' * 45000), file=f)
     print("<message to='%s' type='chat'><body>%s</body></message>"
           % (m, "a" * 45000), file=f)
     print("<message to='%s' type='chat'><body>after</body></message>" % m,
@@ -118,15 +121,15 @@ with open(t + "/q.send", "w") as f:
     print("<iq to='%s' type='get' id='ping'><ping xmlns='urn:xmpp:ping'/></iq>"
           % q, file=f)
 EOF
-diag "sent: $(wc -c <"$T/m.send") bytes in 3 messages," \
+diag "sent: $(wc -c <"$T/m.send") bytes in 4 messages," \
     "$(wc -c <"$T/q.send") in 3 iqs"
 
-# raw NAME: alice sends NAME.send to bot@localhost/NAME; the three
+# raw NAME N: alice sends NAME.send to bot@localhost/NAME; the N
 # answers in NAME.got
 raw() {
 	PEER_PASSWORD=$ALICE_PW timeout 90 $PY "$T/raw.py" --port "$C2S_PORT" \
 	    --jid alice@localhost --to "bot@localhost/$1" --send "$T/$1.send" \
-	    --expect 3 --timeout 60 >"$T/$1.got" 2>"$T/$1.raw"
+	    --expect "$2" --timeout 60 >"$T/$1.got" 2>"$T/$1.raw"
 	_st=$?
 	[ $_st -eq 0 ] || diag "$(cat "$T/$1.raw")" "$(cut -c 1-200 "$T/$1.got")"
 	return $_st
@@ -147,7 +150,7 @@ running() {
 }
 
 # --- finding 2: requests
-raw q
+raw q 3
 is "$?" 0 "iqs: three answers came"
 is "$(field q apos type) $(field q apos cond) $(field q apos child)" \
     "error service-unavailable []" \
@@ -159,12 +162,12 @@ is "$(field q ping type)" result "then a ping: answered"
 check "the bot for iqs still runs, its stages too" running q
 
 # --- finding 1: messages
-raw m
-is "$?" 0 "messages: three answers came"
-is "$(field m quotes type) $(field m quotes cond)" "error not-acceptable" \
-    "45 KB of quotes: not echoed but refused, not-acceptable"
-is "$(field m quotes text)" "echo longer than 131072 bytes" \
-    "45 KB of quotes: the limit named"
+raw m 4
+is "$?" 0 "messages: four answers came"
+is "$(field m lt type) $(field m lt cond)" "error not-acceptable" \
+    "45 KB of <: not echoed but refused, not-acceptable"
+is "$(field m lt text)" "echo longer than 131072 bytes" \
+    "45 KB of <: the limit named"
 # The echoes have ids of their own: told by their bodies.
 chats=$($PY -c 'import json, sys
 for l in open(sys.argv[1]):
@@ -172,8 +175,14 @@ for l in open(sys.argv[1]):
     if e["kind"] == "message" and e["type"] == "chat":
         print(e["body"] if len(e["body"]) < 10 else len(e["body"]))' \
     "$T/m.got")
-is "$(echo $chats)" "45000 after" \
-    "45 KB of text: echoed whole; then a message: echoed"
+is "$(echo $chats)" "45000 45000 after" \
+    "45 KB of quotes and of text: echoed whole; then a message: echoed"
+is "$($PY -c 'import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["type"] == "chat" and e["body"].startswith("\""):
+        print(e["body"] == "\"" * 45000)' "$T/m.got")" \
+    "True" "45 KB of quotes: the same quotes back (within -L: not escaped)"
 check "the bot for messages still runs, its stages too" running m
 
 check "Prosody closed no stream for a stanza's size" sh -c \

@@ -748,7 +748,7 @@ go_online(struct bot *b)
 		buf_adds(&x, "<presence/>");
 	else {
 		buf_adds(&x, "<presence><status>");
-		xml_escapes(&x, b->status);
+		xml_texts(&x, b->status);
 		buf_adds(&x, "</status></presence>");
 	}
 	send_xml(b, &x, NULL);
@@ -1110,7 +1110,7 @@ put_text_elem(struct buf *x, const char *name, const char *attr,
 	}
 	buf_addc(x, '>');
 	t = xnode_text(n);
-	xml_escapes(x, t);
+	xml_texts(x, t);
 	free(t);
 	buf_printf(x, "</%s>", name);
 }

@@ -168,9 +168,9 @@ test_roundtrip(void)
 	}
 	roundtrip(lines[0], &xml, &w);
 	is(xml.p, "<message xmlns='jabber:client' from='a@x/r'><body>"
-	    "&lt;/body&gt;&lt;/message&gt;&lt;message to=&apos;x&apos;&gt;"
-	    "]]&gt;&amp;&quot;&#9;&#10;&#13;</body></message>",
-	    "XML written from a record escapes everything");
+	    "&lt;/body&gt;&lt;/message&gt;&lt;message to='x'&gt;"
+	    "]]&gt;&amp;\"\t\n&#13;</body></message>",
+	    "XML text from a record: markup, ]]> and CR escaped, quotes not");
 	roundtrip(lines[2], &xml, &w);
 	is(xml.p, "<x xmlns='urn:a' xmlns:a0='urn:b}' a0:n='1' xml:lang='de'>"
 	    "mixed <b>bold</b> text</x>", "namespaced attributes get a prefix");
@@ -178,6 +178,13 @@ test_roundtrip(void)
 	is(xml.p, "<iq xmlns='jabber:client' type='result' id='b1'><bind "
 	    "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>b@x/r</jid></bind>"
 	    "<q xmlns=''/></iq>", "namespace changes and the empty namespace");
+	buf_reset(&xml);
+	xml_escapes(&xml, "<a href='x'>\"&\t\n\r]]>");
+	is(buf_str(&xml), "&lt;a href=&apos;x&apos;&gt;&quot;&amp;&#9;&#10;"
+	    "&#13;]]&gt;", "attribute values: quotes and white space escaped too");
+	buf_reset(&xml);
+	xml_texts(&xml, "\"'\"'\n");
+	is(buf_str(&xml), "\"'\"'\n", "text: quotes and newlines stay as they are");
 	rec_free(&w);
 	buf_free(&xml);
 }

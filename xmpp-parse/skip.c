@@ -346,8 +346,10 @@ entity(struct skip *sk, long long at)
 		if (sk->entlen == strlen(predef[i].name) &&
 		    memcmp(sk->ent, predef[i].name, sk->entlen) == 0)
 			return ref_char(sk, (unsigned char)predef[i].c);
+	/* As expat: at the reference, or in a value at its tag. */
 	(void)at;
-	return bad(sk, sk->amp, XML_ErrorString(XML_ERROR_UNDEFINED_ENTITY));
+	return bad(sk, sk->ret == L_AVAL ? sk->tag : sk->amp,
+	    XML_ErrorString(XML_ERROR_UNDEFINED_ENTITY));
 }
 
 static int
@@ -372,7 +374,7 @@ in_ref(struct skip *sk, uint32_t c, long long at)
 		if (c == '#') {
 			sk->lex = L_CREF;
 			sk->ref = 0;
-			sk->k = 0;
+			sk->entlen = 0;	/* digits */
 		} else if (name_start(c)) {
 			sk->lex = L_ENT;
 			sk->entlen = 0;
@@ -397,13 +399,14 @@ in_ref(struct skip *sk, uint32_t c, long long at)
 		sk->k = 10;
 		/* FALLTHROUGH */
 	default:
-		if (c == ';' && sk->ref > 0 && xml_char(sk->ref))
+		if (c == ';' && sk->entlen > 0 && xml_char(sk->ref))
 			return ref_char(sk, sk->ref);
-		if (c == ';')
+		if (c == ';' && sk->entlen > 0)
 			return bad(sk, sk->amp,
 			    XML_ErrorString(XML_ERROR_BAD_CHAR_REF));
 		if ((d = digit(c, sk->k == 16)) < 0)
 			return invalid(sk, at);
+		sk->entlen = 1;
 		sk->ref = sk->ref * (uint32_t)sk->k + (uint32_t)d;
 		if (sk->ref > 0x10ffff)
 			sk->ref = 0x110000;	/* stays invalid */

@@ -94,6 +94,7 @@ struct parse {
 	long long	 stop;	/* input offset of a restart, end or error */
 	long long	 maxsize;
 	int		 depth, maxdepth;	/* in the top-level element */
+	const char	*label;	/* of the input in messages, with several */
 	char		 why[160];
 	struct recw	 rec;
 	struct buf	 out;	/* finished records not yet written */
@@ -120,7 +121,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: xmpp-parse [-choVX] [-n maxdepth] [-s maxstanza] "
-	    "[file]\n");
+	    "[file ...]\n");
 	exit(status);
 }
 
@@ -328,8 +329,9 @@ emit_skipped(struct parse *p, long long end)
 			    buf_str(&t->attr[i]));
 	rec_end(&p->rec);
 	emit(p);
-	warnx("offset %lld: %s of %lld bytes skipped (larger than %lld)",
-	    p->start, buf_str(&t->name), end - p->start, p->maxsize);
+	warnx("%s%soffset %lld: %s of %lld bytes skipped (larger than %lld)",
+	    p->label ? p->label : "", p->label ? ": " : "", p->start,
+	    buf_str(&t->name), end - p->start, p->maxsize);
 	p->over = 0;
 }
 
@@ -853,7 +855,8 @@ give_up(struct parse *p, int status)
 	rec_text(&p->rec, p->why, strlen(p->why));
 	emit(p);
 	flush(p);
-	warnx("offset %lld: %s", p->stop, p->why);
+	warnx("%s%soffset %lld: %s", p->label ? p->label : "",
+	    p->label ? ": " : "", p->stop, p->why);
 	return status;
 }
 
@@ -1071,12 +1074,62 @@ run(struct parse *p, int fd, const char *name)
 	return at_eof(p, off);
 }
 
+/* Every input is a stream of its own, its offsets counted from 0. */
+static void
+next_input(struct parse *p)
+{
+	p->stop = 0;
+	restart(p);
+	buf_reset(&p->held);
+	p->heldoff = 0;
+	buf_reset(&p->header);
+}
+
+/* "-" is standard input, as for cat(1); -1 when it cannot be opened. */
+static int
+open_input(const char *name)
+{
+	int	 fd;
+
+	if (strcmp(name, "-") == 0)
+		return STDIN_FILENO;
+	if ((fd = open(name, O_RDONLY)) == -1)
+		warn("%s", name);
+	return fd;
+}
+
+/* Each input in turn, as cat(1) reads them; the first status that is
+ * not 0 is the exit status. */
+static int
+run_all(struct parse *p, int n, char **names, const int *fds)
+{
+	int	 i, st, status = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			next_input(p);
+		if (n > 1)
+			p->label = names[i];
+		if (fds[i] == -1)
+			st = 1;
+		else
+			st = run(p, fds[i], fds[i] == STDIN_FILENO ? "stdin" :
+			    names[i]);
+		if (fds[i] > STDIN_FILENO)
+			close(fds[i]);
+		if (status == 0)
+			status = st;
+	}
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
+	static char	*std[] = { "-", NULL };
 	struct parse	 p = { 0 };
-	const char	*errstr, *name = "stdin";
-	int		 ch, fd = STDIN_FILENO, status, confine = 1;
+	const char	*errstr;
+	int		 ch, i, *fds, status, confine = 1;
 
 	p.maxsize = MAXSTANZA;
 	p.maxdepth = MAXDEPTH;
@@ -1113,13 +1166,15 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage(1);
-	if (argc == 1) {
-		name = argv[0];
-		if ((fd = open(name, O_RDONLY)) == -1)
-			err(1, "%s", name);
+	if (argc == 0) {
+		argc = 1;
+		argv = std;
 	}
+	/* All opened before the confinement below. */
+	if ((fds = calloc((size_t)argc, sizeof(*fds))) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < argc; i++)
+		fds[i] = open_input(argv[i]);
 	if ((p.xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
 		errx(1, "XML_ParserCreateNS failed");
 	/* From here on only read, write and memory: the server's bytes
@@ -1128,7 +1183,8 @@ main(int argc, char *argv[])
 		(void)sandbox_stdio();
 
 	setup(&p);
-	status = run(&p, fd, name);
+	status = run_all(&p, argc, argv, fds);
+	free(fds);
 	XML_ParserFree(p.xp);
 	skip_free(&p.sk);
 	free_top(&p);

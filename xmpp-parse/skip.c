@@ -229,7 +229,7 @@ end_value(struct skip *sk)
 	if (sk->keep < 0)
 		return strncmp(a, "xmlns", 5) == 0 ? SKIP_OTHER : SKIP_MORE;
 	buf_printf(&sk->sub, " %s='", a);
-	xml_escape(&sk->sub, sk->value.p, sk->value.len);
+	xml_escape(&sk->sub, buf_str(&sk->value), sk->value.len);
 	buf_addc(&sk->sub, '\'');
 	return SKIP_MORE;
 }

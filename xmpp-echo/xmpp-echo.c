@@ -1612,25 +1612,25 @@ st_roster(struct bot *b, const struct record *r)
 /*
  * A stanza too large for xmpp-parse, told by a #skipped record (its
  * start tag only).  A request still gets its one answer (RFC 6120
- * 8.2.3): an error, without the payload, within the sender's bucket.  A
+ * 8.2.3): an error, without the payload, from the sender's bucket.  A
  * message is dropped as too big.  Our roster, which we do not keep,
  * counts as received.
  */
 static void
 on_skipped(struct bot *b, const struct record *r)
 {
-	const struct xnode *n = r->root->child;
+	struct xnode *n = r->root->child;
 	const char *type, *id, *from;
 	struct buf x = { 0 };
-	int64_t now = now_ms();
 
 	if (n == NULL || n->name == NULL || !ns_equal(n->ns, NS_CLIENT) ||
-	    b->state < S_BIND || b->state == S_CLOSING)
+	    b->state < S_BIND || b->state == S_CLOSING ||
+	    !addresses_ok(b, n))
 		return;
 	type = xnode_attr(n, "type");
 	id = xnode_attr(n, "id");
 	from = xnode_attr(n, "from");
-	if (strcmp(n->name, "message") == 0)
+	if (strcmp(n->name, "message") == 0 && b->state == S_ONLINE)
 		b->count.size++;
 	if (strcmp(n->name, "iq") != 0 || type == NULL || id == NULL)
 		return;
@@ -1642,19 +1642,15 @@ on_skipped(struct bot *b, const struct record *r)
 		return;
 	}
 	if ((strcmp(type, "get") != 0 && strcmp(type, "set") != 0) ||
-	    !to_us(b, xnode_attr(n, "to")))
+	    !to_us(b, xnode_attr(n, "to")) ||
+	    (from != NULL && !spend_token(b, from)))
 		return;
-	if (!take_token(b, sender_find(b, from != NULL ? from : b->domain,
-	    now), now)) {
-		b->count.rate++;
-		return;
-	}
 	iq_open(&x, n, "error");
 	buf_adds(&x, "<error type='modify'><policy-violation xmlns='"
 	    NS_STANZAS "'/></error></iq>");
-	send_xml(b, &x, NULL);
+	if (send_bounded(b, &x))
+		b->count.iq++;
 	buf_free(&x);
-	b->count.iq++;
 }
 
 static void

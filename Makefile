@@ -25,7 +25,7 @@ MAN7 = man/echobot.7
 COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
 	xmpp-connect/capture.o
-PARSE_OBJ = xmpp-parse/xmpp-parse.o
+PARSE_OBJ = xmpp-parse/xmpp-parse.o xmpp-parse/skip.o
 ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/sasl.o
 UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test
 
@@ -37,7 +37,8 @@ all: $(TOOLS)
 $(COMMON): common/record.h common/sandbox.h
 $(CONNECT_OBJ): common/record.h xmpp-connect/extern.h common/config.h \
 	common/expat-eager.h
-$(PARSE_OBJ): common/record.h common/config.h common/expat-eager.h
+$(PARSE_OBJ): common/record.h common/config.h common/expat-eager.h \
+	xmpp-parse/skip.h
 $(ECHO_OBJ): common/record.h xmpp-echo/sasl.h
 
 # What the installed libraries offer (common/config.sh says why);

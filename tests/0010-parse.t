@@ -143,7 +143,7 @@ v=$(sed -n 's/^VERSION = //p' "$TOP/Makefile")
 is "$("$P" -V)" "xmpp-parse $v" "-V prints the version"
 "$P" -h >"$T/h.out" 2>&1
 is "$?:$(cat "$T/h.out")" \
-    "0:usage: xmpp-parse [-choVX] [-n maxdepth] [-s maxstanza] [file]" "-h"
+    "0:usage: xmpp-parse [-choVX] [-n maxdepth] [-s maxstanza] [file ...]" "-h"
 "$P" -s 0 <"$T/empty" 2>"$T/s.err"
 is "$?:$(cat "$T/s.err")" "1:xmpp-parse: maxstanza 0: too small" \
     "-s names a bad number"

@@ -73,10 +73,12 @@ hostile "undefined entity" 2 $((h + 15)) "undefined entity"
 input "<?xml version='1.0' encoding='ISO-8859-1'?>%s" "$H"
 hostile "encoding other than UTF-8" 2 0 "encoding is not UTF-8"
 
+# A stanza past the limit is skipped (tests/0013-parse-skip.t); any other
+# top-level element past it ends the stream.
 {
-	printf '%s<message><body>' "$H"
+	printf '%s<stream:features><a>' "$H"
 	head -c $((10 * MIB)) /dev/zero | tr '\0' a
-	printf '</body></message>'
+	printf '</a></stream:features>'
 } >"$T/in"
 hostile "10 MiB of text" 2 "$h" "element larger than $MIB bytes"
 rss=$(peak_rss)
@@ -87,7 +89,7 @@ else
 fi
 
 {
-	printf "%s<message to='" "$H"
+	printf "%s<stream:features to='" "$H"
 	head -c $((10 * MIB)) /dev/zero | tr '\0' a
 	printf "'/>"
 } >"$T/in"
@@ -101,11 +103,11 @@ else
 	skip "10 MiB attribute: peak RSS" "no GNU time, or a sanitizer build"
 fi
 
-# The limit is exact: a stanza of n bytes passes -s n, fails -s n-1.
-stanza="<message><body>0123456789</body></message>"
+# The limit is exact: an element of n bytes passes -s n, fails -s n-1.
+stanza="<stream:features><a>0123456789</a></stream:features>"
 input "%s%s</stream:stream>" "$H" "$stanza"
 "$P" -s ${#stanza} <"$T/in" >/dev/null 2>&1
-is "$?" 0 "-s: a stanza of exactly the limit passes"
+is "$?" 0 "-s: an element of exactly the limit passes"
 hostile "-s: one byte over the limit" 2 "$h" \
     "element larger than $((${#stanza} - 1)) bytes" -s $((${#stanza} - 1))
 
@@ -182,15 +184,15 @@ if command -v valgrind >/dev/null 2>&1 && [ -z "${XMPP_PARSE:-}" ]; then
 		is "$?" 0 "valgrind: $f.xml, no error"
 	done
 	{
-		printf '%s<message>' "$H"
+		printf '%s<stream:features>' "$H"
 		head -c $((2 * MIB)) /dev/zero | tr '\0' a
 	} >"$T/in"
 	valgrind -q --error-exitcode=99 --leak-check=full "$P" -X \
 	    <"$T/in" >/dev/null 2>"$T/vg"
-	is "$?" 2 "valgrind: an oversized stanza, no error"
+	is "$?" 2 "valgrind: an oversized element, no error"
 	grep -q . "$T/vg" && diag "$(cat "$T/vg")"
 else
 	skip "valgrind: prosody.xml" "no valgrind, or a sanitizer build"
 	skip "valgrind: ns.xml" "no valgrind, or a sanitizer build"
-	skip "valgrind: an oversized stanza" "no valgrind, or a sanitizer build"
+	skip "valgrind: an oversized element" "no valgrind, or a sanitizer build"
 fi

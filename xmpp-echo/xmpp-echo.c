@@ -1609,6 +1609,50 @@ st_roster(struct bot *b, const struct record *r)
 	go_online(b);
 }
 
+/*
+ * A stanza too large for xmpp-parse, told by a #skipped record (its
+ * start tag only).  A request still gets its one answer (RFC 6120
+ * 8.2.3): an error, without the payload, from the sender's bucket.  A
+ * message is dropped as too big.  Our roster, which we do not keep,
+ * counts as received.
+ */
+static void
+on_skipped(struct bot *b, const struct record *r)
+{
+	struct xnode *n = r->root->child;
+	const char *type, *id, *from;
+	struct buf x = { 0 };
+
+	if (n == NULL || n->name == NULL || !ns_equal(n->ns, NS_CLIENT) ||
+	    b->state < S_BIND || b->state == S_CLOSING ||
+	    !addresses_ok(b, n))
+		return;
+	type = xnode_attr(n, "type");
+	id = xnode_attr(n, "id");
+	from = xnode_attr(n, "from");
+	if (strcmp(n->name, "message") == 0 && b->state == S_ONLINE)
+		b->count.size++;
+	if (strcmp(n->name, "iq") != 0 || type == NULL || id == NULL)
+		return;
+	if (b->state == S_ROSTER && b->pending != NULL &&
+	    strcmp(id, b->pending) == 0 && (strcmp(type, "result") == 0 ||
+	    strcmp(type, "error") == 0)) {
+		settle(b);
+		go_online(b);
+		return;
+	}
+	if ((strcmp(type, "get") != 0 && strcmp(type, "set") != 0) ||
+	    !to_us(b, xnode_attr(n, "to")) ||
+	    (from != NULL && !spend_token(b, from)))
+		return;
+	iq_open(&x, n, "error");
+	buf_adds(&x, "<error type='modify'><policy-violation xmlns='"
+	    NS_STANZAS "'/></error></iq>");
+	if (send_bounded(b, &x))
+		b->count.iq++;
+	buf_free(&x);
+}
+
 static void
 st_online(struct bot *b, const struct record *r)
 {
@@ -1718,6 +1762,10 @@ dispatch(struct bot *b, const struct record *r)
 	}
 	if (is_kind(r, "stream:error", NS_STREAM))
 		on_stream_error(b, r->root);
+	if (strcmp(r->kind, KIND_SKIPPED) == 0) {
+		on_skipped(b, r);
+		return;
+	}
 	handler[b->state](b, r);
 }
 

@@ -5,7 +5,8 @@
  * one xmpp-record(5) line per top-level element.  The server is not
  * trusted (RFC 6120 section 11): anything outside restricted XML, and any
  * element past the size and depth limits, ends the run with a #error
- * record.
+ * record; but a stanza past the size limit, which any peer can send, is
+ * skipped (still checked) and told by a #skipped record.
  */
 #include <sys/types.h>
 
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include "expat-eager.h"
 #include "record.h"
 #include "sandbox.h"
+#include "skip.h"
 
 #define BUFSZ		65536		/* one read(2), one XML_Parse() */
 #define MAXSTANZA	(1024 * 1024)
@@ -46,7 +49,19 @@ enum state {
 	S_ELEMENT,	/* in a top-level element */
 	S_RESTART,	/* after <success/> or <proceed/>: a new stream follows */
 	S_END,		/* after </stream:stream>: only white space may follow */
-	S_ERROR		/* gave up: why, at offset stop */
+	S_ERROR,	/* gave up: why, at offset stop */
+	S_SKIP,		/* in a stanza too large: skip.c scans it, not expat */
+	S_RESUME	/* a fresh parser reads the saved stream header */
+};
+
+/* What a #skipped record tells of its stanza: the element and the
+ * attributes a bot needs to answer it (RFC 6120 8.3.1), when short. */
+static const char *const top_attrs[] = { "id", "type", "from", "to" };
+#define NTOP	(sizeof(top_attrs) / sizeof(top_attrs[0]))
+
+struct top {
+	struct buf	 name, ns, attr[NTOP];
+	int		 hasns, has[NTOP];
 };
 
 /* A capture file of xmpp-connect(1), unwrapped chunk by chunk. */
@@ -79,10 +94,24 @@ struct parse {
 	long long	 stop;	/* input offset of a restart, end or error */
 	long long	 maxsize;
 	int		 depth, maxdepth;	/* in the top-level element */
+	const char	*label;	/* of the input in messages, with several */
 	char		 why[160];
 	struct recw	 rec;
 	struct buf	 out;	/* finished records not yet written */
 	struct buf	 ns, attrns;
+
+	/* skipping a stanza larger than maxsize */
+	int		 stanza;	/* the top-level element is one */
+	int		 over;		/* it is too large: skipped */
+	int		 cdata;		/* in a CDATA section */
+	int		 synthetic;	/* expat reads bytes of ours */
+	long long	 start;		/* its input offset */
+	struct top	 top;
+	uint64_t	 hash[MAXDEPTH_MAX + 1];	/* open elements' names */
+	struct skip	 sk;
+	struct buf	 held;		/* input expat has not taken yet */
+	long long	 heldoff;	/* input offset of its first byte */
+	struct buf	 header;	/* the stream header's start tag */
 };
 
 static void	usage(int) __attribute__((noreturn));
@@ -92,7 +121,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: xmpp-parse [-choVX] [-n maxdepth] [-s maxstanza] "
-	    "[file]\n");
+	    "[file ...]\n");
 	exit(status);
 }
 
@@ -181,12 +210,129 @@ blank(const char *s, size_t n)
 }
 
 /* The limit counts input bytes, so memory stays bounded whatever the
- * content; it is checked at every event and after every read. */
+ * content; it is checked at every event and after every read.  A stanza
+ * past it is no longer built but still parsed; bytes held between top-
+ * level elements are a start tag, see take_over(). */
 static void
 check_size(struct parse *p, long long end)
 {
-	if (end - p->mark > p->maxsize)
+	if (!p->over && end - p->mark <= p->maxsize)
+		return;
+	if (p->state == S_ELEMENT && p->stanza)
+		p->over = 1;
+	else if (p->state != S_STREAM)
 		fail(p, p->mark, "element larger than %lld bytes", p->maxsize);
+}
+
+/* The raw bytes of the current event, NULL when expat reads ours. */
+static const char *
+raw(struct parse *p, size_t *n)
+{
+	long long	 at = here(p), end = past(p);
+
+	if (p->synthetic || at < p->heldoff ||
+	    end > p->heldoff + (long long)p->held.len)
+		return NULL;
+	*n = (size_t)(end - at);
+	return p->held.p + (at - p->heldoff);
+}
+
+/* Elements are matched by name in skip.c: the hash of each one open. */
+static void
+push_name(struct parse *p)
+{
+	const char	*s;
+	size_t		 n;
+
+	if ((s = raw(p, &n)) != NULL)
+		p->hash[p->depth] = skip_hash_tag(s, n);
+}
+
+/* After a skipped stanza, a new parser starts with this header again. */
+static void
+save_header(struct parse *p)
+{
+	const char	*s;
+	size_t		 n;
+
+	if ((s = raw(p, &n)) == NULL)
+		return;
+	buf_reset(&p->header);
+	buf_add(&p->header, s, n);
+}
+
+static int
+is_stanza(const char *ns, const char *local)
+{
+	return ns != NULL && strcmp(ns, NS_CLIENT) == 0 &&
+	    (strcmp(local, "message") == 0 || strcmp(local, "presence") == 0 ||
+	    strcmp(local, "iq") == 0);
+}
+
+/* What the #skipped record will need, should the stanza be too large. */
+static void
+save_top(struct parse *p, const char *ns, const char *local,
+    const char **atts)
+{
+	struct top	*t = &p->top;
+	size_t		 i;
+
+	buf_reset(&t->name);
+	buf_adds(&t->name, local);
+	if ((t->hasns = ns != NULL)) {
+		buf_reset(&t->ns);
+		buf_adds(&t->ns, ns);
+	}
+	memset(t->has, 0, sizeof(t->has));
+	for (; *atts != NULL; atts += 2)
+		for (i = 0; i < NTOP; i++)
+			if (strcmp(atts[0], top_attrs[i]) == 0 &&
+			    strlen(atts[1]) <= SKIP_VALUE_MAX) {
+				buf_reset(&t->attr[i]);
+				buf_adds(&t->attr[i], atts[1]);
+				t->has[i] = 1;
+			}
+}
+
+static void
+free_top(struct parse *p)
+{
+	size_t	 i;
+
+	buf_free(&p->top.name);
+	buf_free(&p->top.ns);
+	for (i = 0; i < NTOP; i++)
+		buf_free(&p->top.attr[i]);
+	buf_free(&p->held);
+	buf_free(&p->header);
+}
+
+/* The #skipped record of the stanza that began at start and ended
+ * just before end. */
+static void
+emit_skipped(struct parse *p, long long end)
+{
+	struct top	*t = &p->top;
+	char		 num[32];
+	size_t		 i;
+
+	rec_begin(&p->rec, KIND_SKIPPED, NULL);
+	snprintf(num, sizeof(num), "%lld", p->start);
+	rec_attr(&p->rec, NULL, "offset", num);
+	snprintf(num, sizeof(num), "%lld", end - p->start);
+	rec_attr(&p->rec, NULL, "size", num);
+	rec_start(&p->rec, t->hasns ? buf_str(&t->ns) : NULL,
+	    buf_str(&t->name));
+	for (i = 0; i < NTOP; i++)
+		if (t->has[i])
+			rec_attr(&p->rec, NULL, top_attrs[i],
+			    buf_str(&t->attr[i]));
+	rec_end(&p->rec);
+	emit(p);
+	warnx("%s%soffset %lld: %s of %lld bytes skipped (larger than %lld)",
+	    p->label ? p->label : "", p->label ? ": " : "", p->start,
+	    buf_str(&t->name), end - p->start, p->maxsize);
+	p->over = 0;
 }
 
 static void
@@ -201,6 +347,7 @@ open_stream(struct parse *p, const char *ns, const char *local,
 	rec_begin(&p->rec, KIND_OPEN, ns);
 	attrs(p, atts);
 	emit(p);
+	save_header(p);
 	p->state = S_STREAM;
 	p->mark = past(p);
 }
@@ -216,6 +363,7 @@ open_element(struct parse *p, const char *ns, const char *local,
 		rec_begin(&p->rec, KIND_OPEN, ns);
 		attrs(p, atts);
 		emit(p);
+		save_header(p);
 		p->mark = past(p);
 		return;
 	}
@@ -224,9 +372,15 @@ open_element(struct parse *p, const char *ns, const char *local,
 		fail(p, here(p), "stream header inside the stream");
 		return;
 	}
+	/* Already over: skip.c scanned it, this is its start tag again. */
+	if (!p->over)
+		p->start = here(p);
 	p->state = S_ELEMENT;
-	p->mark = here(p);
+	p->mark = p->start;
 	p->depth = 1;
+	push_name(p);
+	if ((p->stanza = is_stanza(ns, local)))
+		save_top(p, ns, local, atts);
 	rec_begin(&p->rec, rec_kind(ns, local), ns);
 	attrs(p, atts);
 	check_size(p, past(p));
@@ -241,6 +395,9 @@ open_child(struct parse *p, const char *ns, const char *local,
 		    p->maxdepth);
 		return;
 	}
+	push_name(p);
+	if (p->over)
+		return;
 	rec_start(&p->rec, ns, local);
 	attrs(p, atts);
 	check_size(p, past(p));
@@ -254,7 +411,10 @@ close_element(struct parse *p, const char *name)
 	check_size(p, past(p));
 	if (p->state == S_ERROR)
 		return;
-	emit(p);
+	if (p->over)
+		emit_skipped(p, past(p));
+	else
+		emit(p);
 	p->mark = past(p);
 	if (strcmp(name, SASL_SUCCESS) == 0 || strcmp(name, TLS_PROCEED) == 0) {
 		p->state = S_RESTART;
@@ -291,6 +451,10 @@ on_start(void *arg, const char *name, const char **atts)
 	case S_ELEMENT:
 		open_child(p, ns, local, atts);
 		break;
+	case S_RESUME:	/* the header again: no record */
+		p->state = S_STREAM;
+		p->mark = past(p);
+		break;
 	default:	/* stopped */
 		break;
 	}
@@ -303,9 +467,10 @@ on_end(void *arg, const char *name)
 
 	switch (p->state) {
 	case S_ELEMENT:
-		if (p->depth-- > 1)
-			rec_end(&p->rec);
-		else
+		if (p->depth-- > 1) {
+			if (!p->over)
+				rec_end(&p->rec);
+		} else
 			close_element(p, name);
 		break;
 	case S_STREAM:
@@ -324,6 +489,8 @@ on_text(void *arg, const char *s, int len)
 
 	switch (p->state) {
 	case S_ELEMENT:
+		if (p->over)
+			break;
 		rec_text(&p->rec, s, (size_t)len);
 		check_size(p, past(p));
 		break;
@@ -403,6 +570,19 @@ on_entitydecl(void *arg, const char *name, int param, const char *value,
 	fail(arg, here(arg), "entity declaration forbidden");
 }
 
+/* skip.c must know where it takes over. */
+static void XMLCALL
+on_cdata_start(void *arg)
+{
+	((struct parse *)arg)->cdata = 1;
+}
+
+static void XMLCALL
+on_cdata_end(void *arg)
+{
+	((struct parse *)arg)->cdata = 0;
+}
+
 static void XMLCALL
 on_skipped(void *arg, const char *name, int param)
 {
@@ -426,6 +606,7 @@ setup(struct parse *p)
 	XML_SetProcessingInstructionHandler(p->xp, on_pi);
 	XML_SetEntityDeclHandler(p->xp, on_entitydecl);
 	XML_SetSkippedEntityHandler(p->xp, on_skipped);
+	XML_SetCdataSectionHandler(p->xp, on_cdata_start, on_cdata_end);
 	expat_eager(p->xp);
 }
 
@@ -437,6 +618,7 @@ restart(struct parse *p)
 	setup(p);
 	p->base = p->mark = p->stop;
 	p->state = S_HEADER;
+	p->over = p->cdata = 0;
 }
 
 static void
@@ -459,9 +641,139 @@ trailer(struct parse *p, const char *s, size_t n, long long off)
 		}
 }
 
+/* Drops the held bytes before input offset to. */
+static void
+drop(struct parse *p, long long to)
+{
+	size_t	 n;
+
+	if (to <= p->heldoff)
+		return;
+	n = to - p->heldoff < (long long)p->held.len ?
+	    (size_t)(to - p->heldoff) : p->held.len;
+	memmove(p->held.p, p->held.p + n, p->held.len - n);
+	p->held.len -= n;
+	p->heldoff += (long long)n;
+}
+
+/* Keeps a copy of what expat holds, the partial token at the end of
+ * its input: skip.c may have to take it over.  The n bytes at off are
+ * new, or the end of the copy when a restart left them to a new parser. */
+static void
+hold(struct parse *p, const char *s, size_t n, long long off)
+{
+	long long	 end = p->heldoff + (long long)p->held.len;
+
+	if (end == off + (long long)n && off >= p->heldoff) {
+		drop(p, off);
+		return;
+	}
+	if (end != off) {
+		buf_reset(&p->held);
+		p->heldoff = off;
+	}
+	buf_add(&p->held, s, n);
+}
+
+/* After XML_Parse(): expat's position is the start of what it holds. */
+static void
+taken(struct parse *p)
+{
+	XML_Index	 i = XML_GetCurrentByteIndex(p->xp);
+
+	if (i >= 0)
+		drop(p, p->base + i);
+}
+
+/* A parser afresh after a skipped stanza ending at end: the saved stream
+ * header, then the stanza's start tag as skip.c kept it, if it read it
+ * (the #skipped record comes of it), all fed as if they ended at end. */
+static void
+resume(struct parse *p, long long end)
+{
+	struct buf	*sub = &p->sk.sub;
+
+	if (sub->len == 0)
+		emit_skipped(p, end);
+	if (XML_ParserReset(p->xp, "UTF-8") != XML_TRUE)
+		errx(1, "XML_ParserReset failed");
+	setup(p);
+	p->synthetic = 1;
+	p->base = end - (long long)(p->header.len + sub->len);
+	p->state = S_RESUME;
+	p->over = sub->len > 0;
+	p->cdata = 0;
+	if ((XML_Parse(p->xp, p->header.p, (int)p->header.len, 0) !=
+	    XML_STATUS_OK || XML_Parse(p->xp, sub->p, (int)sub->len, 0) !=
+	    XML_STATUS_OK) && p->state != S_ERROR)
+		fail(p, p->start, "%s",
+		    XML_ErrorString(XML_GetErrorCode(p->xp)));
+	p->synthetic = 0;
+	if (p->state == S_ERROR)
+		return;
+	p->mark = end;
+	buf_reset(&p->held);
+	p->heldoff = end;
+}
+
+/* skip.c on the bytes of a stanza too large; returns how many it took. */
+static size_t
+skip_some(struct parse *p, const char *s, size_t n, long long off)
+{
+	size_t	 used;
+
+	switch (skip_scan(&p->sk, s, n, off, &used)) {
+	case SKIP_MORE:
+		break;
+	case SKIP_DONE:
+		resume(p, p->sk.at);
+		break;
+	case SKIP_BAD:
+		fail(p, p->sk.at, "%s", p->sk.why);
+		break;
+	case SKIP_OTHER:
+		fail(p, p->start, "element larger than %lld bytes",
+		    p->maxsize);
+		break;
+	}
+	return used;
+}
+
+static void	feed_xml(struct parse *, const char *, size_t, long long);
+
+/*
+ * Expat holds a start tag whole, and a start tag has no size limit but
+ * the server's: past maxsize, skip.c takes over from the start of what
+ * expat holds, in the stanza (its element known) or at its '<'.
+ */
+static void
+take_over(struct parse *p)
+{
+	struct buf	 b = p->held;
+
+	if (p->state == S_STREAM) {
+		p->start = p->mark;
+		p->depth = 0;
+		p->cdata = 0;
+	}
+	skip_begin(&p->sk, p->depth, p->cdata, p->hash, p->maxdepth);
+	p->state = S_SKIP;
+	memset(&p->held, 0, sizeof(p->held));
+	feed_xml(p, b.p, b.len, p->heldoff);
+	buf_free(&b);
+}
+
+static int
+too_much_held(const struct parse *p)
+{
+	return (p->state == S_STREAM || (p->state == S_ELEMENT && p->over)) &&
+	    p->held.len > (size_t)p->maxsize;
+}
+
 /* Parses n bytes found at input offset off.  A restart or the stream end
  * stops the parser in the middle of them: the rest goes to the new
- * parser, or to the trailer check. */
+ * parser, or to the trailer check; the end of a skipped stanza gives
+ * them back to expat. */
 static void
 feed_xml(struct parse *p, const char *s, size_t n, long long off)
 {
@@ -472,8 +784,21 @@ feed_xml(struct parse *p, const char *s, size_t n, long long off)
 			trailer(p, s, n, off);
 			return;
 		}
+		if (p->state == S_SKIP) {
+			used = skip_some(p, s, n, off);
+			if (p->state == S_ERROR)
+				return;
+			s += used;
+			n -= used;
+			off += (long long)used;
+			continue;
+		}
+		hold(p, s, n, off);
 		if (XML_Parse(p->xp, s, (int)n, 0) == XML_STATUS_OK) {
+			taken(p);
 			check_size(p, off + (long long)n);
+			if (too_much_held(p))
+				take_over(p);
 			return;
 		}
 		switch (p->state) {
@@ -530,7 +855,8 @@ give_up(struct parse *p, int status)
 	rec_text(&p->rec, p->why, strlen(p->why));
 	emit(p);
 	flush(p);
-	warnx("offset %lld: %s", p->stop, p->why);
+	warnx("%s%soffset %lld: %s", p->label ? p->label : "",
+	    p->label ? ": " : "", p->stop, p->why);
 	return status;
 }
 
@@ -541,6 +867,10 @@ at_eof(struct parse *p, long long off)
 {
 	if (p->state == S_END || off == 0)
 		return 0;
+	if (p->state == S_SKIP) {
+		fail(p, off, "stream truncated");
+		return give_up(p, 3);
+	}
 	if (XML_Parse(p->xp, NULL, 0, 1) == XML_STATUS_ERROR &&
 	    p->state != S_ERROR) {
 		switch (XML_GetErrorCode(p->xp)) {
@@ -744,12 +1074,62 @@ run(struct parse *p, int fd, const char *name)
 	return at_eof(p, off);
 }
 
+/* Every input is a stream of its own, its offsets counted from 0. */
+static void
+next_input(struct parse *p)
+{
+	p->stop = 0;
+	restart(p);
+	buf_reset(&p->held);
+	p->heldoff = 0;
+	buf_reset(&p->header);
+}
+
+/* "-" is standard input, as for cat(1); -1 when it cannot be opened. */
+static int
+open_input(const char *name)
+{
+	int	 fd;
+
+	if (strcmp(name, "-") == 0)
+		return STDIN_FILENO;
+	if ((fd = open(name, O_RDONLY)) == -1)
+		warn("%s", name);
+	return fd;
+}
+
+/* Each input in turn, as cat(1) reads them; the first status that is
+ * not 0 is the exit status. */
+static int
+run_all(struct parse *p, int n, char **names, const int *fds)
+{
+	int	 i, st, status = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			next_input(p);
+		if (n > 1)
+			p->label = names[i];
+		if (fds[i] == -1)
+			st = 1;
+		else
+			st = run(p, fds[i], fds[i] == STDIN_FILENO ? "stdin" :
+			    names[i]);
+		if (fds[i] > STDIN_FILENO)
+			close(fds[i]);
+		if (status == 0)
+			status = st;
+	}
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
+	static char	*std[] = { "-", NULL };
 	struct parse	 p = { 0 };
-	const char	*errstr, *name = "stdin";
-	int		 ch, fd = STDIN_FILENO, status, confine = 1;
+	const char	*errstr;
+	int		 ch, i, *fds, status, confine = 1;
 
 	p.maxsize = MAXSTANZA;
 	p.maxdepth = MAXDEPTH;
@@ -786,13 +1166,15 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage(1);
-	if (argc == 1) {
-		name = argv[0];
-		if ((fd = open(name, O_RDONLY)) == -1)
-			err(1, "%s", name);
+	if (argc == 0) {
+		argc = 1;
+		argv = std;
 	}
+	/* All opened before the confinement below. */
+	if ((fds = calloc((size_t)argc, sizeof(*fds))) == NULL)
+		err(1, "calloc");
+	for (i = 0; i < argc; i++)
+		fds[i] = open_input(argv[i]);
 	if ((p.xp = XML_ParserCreateNS("UTF-8", NSSEP)) == NULL)
 		errx(1, "XML_ParserCreateNS failed");
 	/* From here on only read, write and memory: the server's bytes
@@ -801,8 +1183,11 @@ main(int argc, char *argv[])
 		(void)sandbox_stdio();
 
 	setup(&p);
-	status = run(&p, fd, name);
+	status = run_all(&p, argc, argv, fds);
+	free(fds);
 	XML_ParserFree(p.xp);
+	skip_free(&p.sk);
+	free_top(&p);
 	rec_free(&p.rec);
 	buf_free(&p.out);
 	buf_free(&p.ns);

@@ -82,7 +82,7 @@ then
 	# shellcheck disable=SC2086
 	AFL_QUIET=1 afl-clang-fast $FLAGS -DVERSION='"afl"' \
 	    -o "$W/bin/xmpp-parse-afl" \
-	    xmpp-parse/xmpp-parse.c $COMMON $LIBS || exit 2
+	    xmpp-parse/xmpp-parse.c xmpp-parse/skip.c $COMMON $LIBS || exit 2
 	mkdir -p "$W/afl/in"
 	# AFL++ wants small seeds: the session recordings and the edge cases.
 	find "$F/corpus/parse" -type f -size -8k -exec cp {} "$W/afl/in/" \;

@@ -30,7 +30,7 @@ check "-w: the capture replays to the message the bot got" \
 check "-w: no password in the captures" sh -c \
     '! grep -qF -f "$1" "$2"/*' sh "$T/bot.pass" "$T/cap/sub"
 check "after the jid: xmpp-echo's -s, one argument" grep -q \
-    "^> <presence><status>echoing, with &quot;quotes&quot;</status>" \
+    "^> <presence><status>echoing, with \"quotes\"</status>" \
     "$T/bot.err"
 
 # -X and -v: no seccomp filter on xmpp-parse and xmpp-echo; the trace.

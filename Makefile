@@ -26,7 +26,8 @@ COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
 	xmpp-connect/capture.o
 PARSE_OBJ = xmpp-parse/xmpp-parse.o xmpp-parse/skip.o
-ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/sasl.o
+ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/sasl.o xmpp-echo/handler.o \
+	xmpp-echo/supervise.o
 UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test
 
 all: $(TOOLS)
@@ -39,7 +40,7 @@ $(CONNECT_OBJ): common/record.h xmpp-connect/extern.h common/config.h \
 	common/expat-eager.h
 $(PARSE_OBJ): common/record.h common/config.h common/expat-eager.h \
 	xmpp-parse/skip.h
-$(ECHO_OBJ): common/record.h xmpp-echo/sasl.h
+$(ECHO_OBJ): common/record.h xmpp-echo/sasl.h xmpp-echo/extern.h
 
 # What the installed libraries offer (common/config.sh says why);
 # EXPAT_DEFERRAL=no writes it as for an expat before 2.6.0.

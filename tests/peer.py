@@ -15,6 +15,11 @@
 # as is (no body element when body is null), for the stanzas the bot
 # must not echo.  The password comes from the environment variable named
 # by --password-env, never from argv.
+#
+# An error message comes back with "error": its condition and type, as
+# "wait/resource-constraint".  --ping sends an XEP-0199 ping to the
+# bot's full JID once the messages are sent and prints {"ping": "pong"}
+# or {"ping": "error ..."}; --ping-first sends it before them.
 
 import argparse
 import asyncio
@@ -46,6 +51,8 @@ class Peer(ClientXMPP):
         self.add_event_handler('failed_auth', self.failed)
         self.add_event_handler('presence', self.presence)
         self.add_event_handler('message', self.message)
+        if opts.ping or opts.ping_first:
+            self.register_plugin('xep_0199')
 
     def finish(self, code, why=None):
         if why:
@@ -66,11 +73,24 @@ class Peer(ClientXMPP):
         except asyncio.TimeoutError:
             self.finish(1, 'no presence from %s' % self.bot)
             return
+        if self.opts.ping_first:
+            await self.ping_bot()
         self.send_all()
+        if self.opts.ping:
+            await self.ping_bot()
         if self.opts.expect == 0:
             # Nothing to wait for: --linger seconds to see what comes.
             await asyncio.sleep(self.opts.linger)
             self.finish(0)
+
+    async def ping_bot(self):
+        to = self.botfull or self.bot
+        try:
+            await self['xep_0199'].send_ping(to, timeout=self.opts.timeout / 2)
+            res = 'pong'
+        except Exception as e:
+            res = 'error %s' % type(e).__name__
+        print(json.dumps({'ping': res}), flush=True)
 
     def presence(self, pres):
         if pres['from'].bare != self.bot.bare:
@@ -99,6 +119,9 @@ class Peer(ClientXMPP):
                'body': msg['body'] if msg.xml.find(
                    '{jabber:client}body') is not None else None,
                'thread': msg['thread'] or None}
+        if msg['type'] == 'error':
+            rec['error'] = '%s/%s' % (msg['error']['type'],
+                                      msg['error']['condition'])
         print(json.dumps(rec, ensure_ascii=False), flush=True)
         self.got += 1
         if self.got >= self.opts.expect > 0:
@@ -125,6 +148,10 @@ def main():
                     help="send to the bot's full JID seen in its presence")
     ap.add_argument('--no-wait', action='store_true',
                     help="do not wait for the bot's presence")
+    ap.add_argument('--ping', action='store_true',
+                    help="ping the bot's full JID after sending")
+    ap.add_argument('--ping-first', action='store_true',
+                    help="ping the bot's full JID before sending")
     ap.add_argument('--debug', action='store_true')
     opts = ap.parse_args()
 

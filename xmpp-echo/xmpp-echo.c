@@ -32,105 +32,7 @@
 #include "record.h"
 #include "sandbox.h"
 #include "sasl.h"
-
-#define JID_PART_MAX	1023	/* RFC 7622 section 3: bytes per part */
-#define MAX_MECHS	8
-#define RECORD_MAX	(64 * 1024 * 1024)	/* a 16 MiB stanza, escaped */
-#define SENDERS_MAX	1024	/* token buckets kept; the oldest goes */
-#define CLOSE_WAIT	3000	/* ms to wait for the server's close */
-#define OUT_MAX		(1024 * 1024)	/* bytes queued: then input waits */
-#define TRACE_CHUNK	(256 * 1024)	/* bytes traced per write(2) */
-#define STANZA_MIN	10000	/* -L: room for an error to any JID */
-#define IQ_COPY_MAX	1024	/* bytes of a request copied in an error */
-
-#define NS_PING		"urn:xmpp:ping"
-#define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
-#define NS_VERSION	"jabber:iq:version"
-#define NS_ROSTER	"jabber:iq:roster"
-
-/* Exit statuses, as in xmpp-echo(1). */
-enum {
-	EX_OK = 0,
-	EX_LOCAL = 1,
-	EX_AUTH = 2,
-	EX_STREAM = 3,		/* stream error: retrying may help */
-	EX_PROTO = 4,
-	EX_EOF = 5,
-	EX_STREAM_FATAL = 6,	/* stream error: retrying cannot help */
-	EX_CONFLICT = 7,	/* another session took our resource */
-	EX_TIMEOUT = 8		/* the server stopped answering */
-};
-
-enum state {
-	S_OPEN,		/* stream header awaited (before SASL) */
-	S_FEATURES,	/* features awaited: pick a mechanism */
-	S_SASL,		/* challenge, success or failure awaited */
-	S_REOPEN,	/* stream header awaited after SASL */
-	S_REFEATURES,	/* features awaited: bind */
-	S_BIND,		/* bind result awaited */
-	S_SESSION,	/* session result awaited */
-	S_ROSTER,	/* roster result awaited */
-	S_ONLINE,	/* presence sent: echoing */
-	S_CLOSING	/* our close sent: the server's awaited */
-};
-
-/* A sender's token bucket, and what we last echoed to it. */
-struct sender {
-	char		*jid;		/* bare JID, ASCII lower case */
-	double		 tokens;
-	int64_t		 filled;	/* ms, tokens last counted */
-	int64_t		 seen;		/* ms, last message or request */
-	uint64_t	 last_echo;	/* hash of its bodies */
-	int		 echoed;	/* last_echo is set */
-};
-
-struct counters {
-	unsigned long long	 echoed, rate, size, loop, iq, jid;
-};
-
-struct bot {
-	enum state	 state;
-	int		 verbose;
-	int		 plain_ok;	/* -e or -P */
-	int		 approve;	/* approve subscription requests */
-	const char	*status;	/* -s */
-	const char	*mechs[MAX_MECHS];	/* acceptable, best first */
-	size_t		 nmechs;
-	char		*local, *domain, *bare, *resource;
-	char		*full;		/* bound JID */
-	char		*pass;
-	const char	*mech;		/* the one chosen */
-	struct scram	 scram;
-	int		 session;	/* session required by the server */
-	char		 idprefix[9];
-	unsigned long	 idseq;
-	char		*pending;	/* id of the bind, session, roster iq */
-	int		 open;		/* our stream header was sent */
-	int		 was_online;	/* counters worth printing */
-
-	/* liveness, in ms of the monotonic clock */
-	int64_t		 keepalive, idle, timeout;	/* -k, -i, -t */
-	int64_t		 last_read, last_write;
-	struct buf	 out;		/* XML not yet written */
-	size_t		 outoff;	/* the part of it already written */
-	int64_t		 out_wait;	/* queued or last written; 0: empty */
-	int64_t		 step_by;	/* login: the answer awaited by then */
-	int64_t		 ping_sent;	/* 0: no ping awaited */
-	char		*ping_id;
-	int64_t		 close_by;	/* S_CLOSING: give up then */
-
-	/* flood control */
-	struct sender	*senders;
-	size_t		 nsenders;
-	long long	 burst, rate;	/* -b, -R (per minute) */
-	long long	 maxbody;	/* -l */
-	long long	 maxstanza;	/* -L: bytes of one stanza written */
-	struct counters	 count;
-
-	struct buf	 in;		/* input not yet a whole record */
-	size_t		 scanned;	/* bytes of it without a newline */
-	sigset_t	 waitmask;	/* signals let in while waiting */
-};
+#include "extern.h"
 
 static volatile sig_atomic_t	 got_stop, got_usr1;
 
@@ -141,13 +43,14 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: xmpp-echo [-AehPvVX] [-b burst] [-i idle] "
 	    "[-k keepalive] [-L maxstanza]\n"
-	    "                 [-l maxbody] [-m mechanisms] [-p passfile] "
-	    "[-R rate] [-r resource]\n"
-	    "                 [-s status] [-t timeout] jid\n");
+	    "                 [-l maxbody] [-m mechanisms] [-O outrate] "
+	    "[-p passfile] [-R rate]\n"
+	    "                 [-r resource] [-s status] [-t timeout] "
+	    "[-x command] jid\n");
 	exit(status);
 }
 
-static int64_t
+int64_t
 now_ms(void)
 {
 	struct timespec ts;
@@ -216,7 +119,7 @@ trace(struct bot *b, char dir, const char *s, size_t n)
  * queue is written when the input read so far is handled, before
  * waiting: one write(2) for all the answers to one read.
  */
-static void
+void
 send_xml(struct bot *b, struct buf *x, const char *redacted)
 {
 	if (redacted != NULL)
@@ -233,7 +136,7 @@ send_xml(struct bot *b, struct buf *x, const char *redacted)
  * to move on.
  */
 
-static size_t
+size_t
 queued(const struct bot *b)
 {
 	return b->out.len - b->outoff;
@@ -355,10 +258,15 @@ static void
 print_counters(const struct bot *b)
 {
 	const struct counters *c = &b->count;
+	struct buf x = { 0 };
 
-	warnx("echoed %llu, rate-dropped %llu, size-dropped %llu, "
+	buf_printf(&x, "echoed %llu, rate-dropped %llu, size-dropped %llu, "
 	    "loop-dropped %llu, iq answered %llu, jid-dropped %llu",
 	    c->echoed, c->rate, c->size, c->loop, c->iq, c->jid);
+	if (b->h.cmd != NULL)
+		handler_counters(b, &x);
+	warnx("%s", buf_str(&x));
+	buf_free(&x);
 }
 
 /* Every exit after the login goes here: the counters are the last word. */
@@ -366,16 +274,15 @@ static void
 leave(struct bot *b, int status)
 {
 	(void)drain(b, exit_deadline(b));
+	if (b->h.cmd != NULL)
+		handler_stop(b);
 	if (b->was_online)
 		print_counters(b);
 	exit(status);
 }
 
 /* Gives up: closes our stream if it is open, says why, exits. */
-static void	 fail(struct bot *, int, const char *, ...)
-    __attribute__((noreturn, format(printf, 3, 4)));
-
-static void
+void
 fail(struct bot *b, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -391,7 +298,7 @@ fail(struct bot *b, int status, const char *fmt, ...)
 }
 
 /* A printable copy of untrusted text for a message; caller frees. */
-static char *
+char *
 safe_str(const char *s)
 {
 	char *t, *p;
@@ -421,7 +328,7 @@ send_header(struct bot *b)
 }
 
 /* A fresh iq id: a random prefix (per run) and a counter. */
-static char *
+char *
 new_id(struct bot *b)
 {
 	struct buf x = { 0 };
@@ -883,7 +790,7 @@ domain_ok(const char *s, size_t n)
  * Checks jid; returns 0 and removes the final dot of its domainpart, as
  * RFC 7622 section 3.2 says, in place, or -1 if it is no valid JID.
  */
-static int
+int
 jid_normalize(char *jid)
 {
 	size_t len = strlen(jid), dend, dstart = 0;
@@ -948,7 +855,7 @@ sender_slot(struct bot *b)
 	return s;
 }
 
-static struct sender *
+struct sender *
 sender_find(struct bot *b, const char *from, int64_t now)
 {
 	struct sender *s;
@@ -1028,7 +935,7 @@ body_size(const struct xnode *m)
 }
 
 /* FNV-1a of the bodies' text, to recognise our own echo coming back. */
-static uint64_t
+uint64_t
 body_hash(const struct xnode *m)
 {
 	const struct xnode *c, *t;
@@ -1090,8 +997,11 @@ admit(struct bot *b, const struct xnode *m, uint64_t *hash)
 		b->count.rate++;
 		return 0;
 	}
-	s->last_echo = *hash;
-	s->echoed = 1;
+	/* With -x, what is compared is what the handler sent to s. */
+	if (b->h.cmd == NULL) {
+		s->last_echo = *hash;
+		s->echoed = 1;
+	}
 	return 1;
 }
 
@@ -1157,6 +1067,10 @@ echo_message(struct bot *b, const struct xnode *m)
 
 	if (!echoable(b, m) || !admit(b, m, &hash))
 		return;
+	if (b->h.cmd != NULL) {
+		handler_offer(b, m);
+		return;
+	}
 	id = new_id(b);
 	buf_adds(&x, "<message to='");
 	xml_escapes(&x, xnode_attr(m, "from"));
@@ -1821,6 +1735,8 @@ on_line(struct bot *b, const char *line, size_t len)
 	enum state prev = b->state;
 
 	b->last_read = now_ms();
+	b->line = line;
+	b->linelen = len;
 	if (record_decode(line, len, &r, &errstr) == -1) {
 		trace(b, '<', line, len);
 		fail(b, EX_PROTO, "bad record: %s", errstr);
@@ -1919,6 +1835,8 @@ next_deadline(const struct bot *b)
 	}
 	if (queued(b) > 0 && b->out_wait != 0 && b->out_wait + b->timeout < t)
 		t = b->out_wait + b->timeout;
+	if (b->h.cmd != NULL && handler_deadline(b) < t)
+		t = handler_deadline(b);
 	return t;
 }
 
@@ -2032,13 +1950,16 @@ begin_close(struct bot *b)
 static int
 wait_input(struct bot *b)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[5] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = STDOUT_FILENO, .events = POLLOUT }
 	};
 	struct timespec ts;
 	int64_t wait;
+	nfds_t n = 2;
 
+	if (b->h.cmd != NULL)
+		n += (nfds_t)handler_poll(b, pfd + 2);
 	if (queued(b) >= OUT_MAX)
 		pfd[0].fd = -1;
 	if (queued(b) == 0)
@@ -2047,16 +1968,21 @@ wait_input(struct bot *b)
 		wait = 0;
 	ts.tv_sec = (time_t)(wait / 1000);
 	ts.tv_nsec = (long)(wait % 1000) * 1000000;
-	switch (ppoll(pfd, 2, &ts, &b->waitmask)) {
+	switch (ppoll(pfd, n, &ts, &b->waitmask)) {
 	case -1:
 		if (errno != EINTR)
 			err(EX_LOCAL, "ppoll");
 		return 0;
 	case 0:
-		return 0;
+		break;
 	default:
+		if (b->h.cmd != NULL)
+			handler_io(b, pfd + 2);
 		return pfd[0].revents != 0;
 	}
+	if (b->h.cmd != NULL)
+		handler_io(b, pfd + 2);
+	return 0;
 }
 
 static void
@@ -2267,7 +2193,8 @@ main(int argc, char *argv[])
 	b.keepalive = 60 * 1000;
 	b.idle = 90 * 1000;
 	b.timeout = 30 * 1000;
-	while ((ch = getopt(argc, argv, "Ab:ehi:k:L:l:m:p:PR:r:s:t:vVX")) != -1) {
+	b.h.rate = 600;
+	while ((ch = getopt(argc, argv, "Ab:ehi:k:L:l:m:O:p:PR:r:s:t:vVx:X")) != -1) {
 		switch (ch) {
 		case 'A':
 			b.approve = 0;
@@ -2297,6 +2224,9 @@ main(int argc, char *argv[])
 		case 'm':
 			parse_mechs(&b, optarg);
 			break;
+		case 'O':
+			b.h.rate = number(ch, optarg, 1, 6000000);
+			break;
 		case 'p':
 			passfile = optarg;
 			break;
@@ -2324,6 +2254,9 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("xmpp-echo %s\n", VERSION);
 			return EX_OK;
+		case 'x':
+			b.h.cmd = optarg;
+			break;
 		case 'X':
 			confine = 0;
 			break;
@@ -2338,6 +2271,13 @@ main(int argc, char *argv[])
 	parse_jid(&b, argv[0]);
 	if ((b.senders = calloc(SENDERS_MAX, sizeof *b.senders)) == NULL)
 		err(EX_LOCAL, "calloc");
+	/* The handler is the user's code, unconfined, and never sees the
+	 * password: its supervisor is forked before it is read. */
+	if (b.h.cmd != NULL) {
+		supervise_start(&b.h);
+		b.h.tokens = (double)b.burst;
+		b.h.filled = now_ms();
+	}
 	b.pass = get_password(passfile);
 	nonblocking_stdout();
 	setup_signals(&b);

@@ -1,0 +1,604 @@
+/*
+ * handler.c - -x: admitted messages to the handler, its stanzas out
+ *
+ * The handler reads the message records xmpp-parse wrote, one a line,
+ * and writes records of the stanzas to send.  Each of its lines is
+ * decoded, checked and written as XML by xml_node(), or refused with
+ * one line on stderr: the handler is untrusted for the stream, nothing
+ * it writes may end the session, change its state or put anything but
+ * one well-formed stanza on the wire.  Neither way blocks: records wait
+ * in a bounded queue, and the handler's lines are read only as fast as
+ * its token bucket lets them go.
+ */
+#define _GNU_SOURCE		/* memrchr(3) */
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "extern.h"
+
+#define QUEUE_MAX	32	/* messages waiting for the handler */
+#define QUEUE_BYTES	(1024 * 1024)	/* bytes of them, if more than one */
+#define STOP_WAIT	5000	/* ms for the supervisor to end it all */
+
+/* The descriptors' places in the poll set, see handler_poll(). */
+enum { P_OUT, P_IN, P_CTL };
+
+/*
+ * Messages for the handler.
+ */
+
+/* Records queued, the one being written included. */
+static size_t
+waiting(const struct handler *h)
+{
+	const char *p = h->q.p + h->qoff, *end = h->q.p + h->q.len;
+	size_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * RFC 6120 section 8.3.3.18: the handler cannot take the message now,
+ * and the sender may try again later.
+ */
+static void
+send_busy(struct bot *b, const struct xnode *m, const char *why)
+{
+	const char *id = xnode_attr(m, "id");
+	struct buf x = { 0 };
+
+	buf_adds(&x, "<message to='");
+	xml_escapes(&x, xnode_attr(m, "from"));
+	buf_adds(&x, "' type='error'");
+	if (id != NULL) {
+		buf_adds(&x, " id='");
+		xml_escapes(&x, id);
+		buf_addc(&x, '\'');
+	}
+	buf_printf(&x, "><error type='wait'><resource-constraint xmlns='"
+	    NS_STANZAS "'/><text xmlns='" NS_STANZAS "' xml:lang='en'>%s"
+	    "</text></error></message>", why);
+	b->h.busy++;
+	if ((long long)x.len <= b->maxstanza)
+		send_xml(b, &x, NULL);
+	buf_free(&x);
+}
+
+/* An admitted message: its record, as it came, queued for the handler. */
+void
+handler_offer(struct bot *b, const struct xnode *m)
+{
+	struct handler *h = &b->h;
+	size_t n = waiting(h);
+
+	if (!h->up) {
+		send_busy(b, m, "the bot's handler is not running");
+		return;
+	}
+	if (n >= QUEUE_MAX || (n > 0 &&
+	    h->q.len - h->qoff + b->linelen + 1 > QUEUE_BYTES)) {
+		send_busy(b, m, "the bot's handler is busy");
+		return;
+	}
+	buf_add(&h->q, b->line, b->linelen);
+	buf_addc(&h->q, '\n');
+	h->handed++;
+}
+
+/* What the pipe takes now; the rest waits. */
+static void
+write_queue(struct bot *b)
+{
+	struct handler *h = &b->h;
+	ssize_t w;
+
+	while (h->qoff < h->q.len) {
+		w = write(h->in, h->q.p + h->qoff, h->q.len - h->qoff);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN)
+			break;
+		if (w <= 0)
+			fail(b, EX_LOCAL, "handler's stdin: %s",
+			    w == 0 ? "closed" : strerror(errno));
+		h->qoff += (size_t)w;
+	}
+	if (h->qoff < h->q.len && h->qoff < h->q.len - h->qoff)
+		return;
+	memmove(h->q.p, h->q.p + h->qoff, h->q.len - h->qoff);
+	h->q.len -= h->qoff;
+	h->qoff = 0;
+}
+
+/* The supervisor says 'u' when a handler starts, 'd' when it ended. */
+static void
+read_ctl(struct bot *b)
+{
+	char c[64];
+	ssize_t n, i;
+
+	if ((n = read(b->h.ctl, c, sizeof c)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		fail(b, EX_LOCAL, "handler's supervisor: %s", strerror(errno));
+	}
+	if (n == 0)
+		fail(b, EX_LOCAL, "handler's supervisor ended");
+	for (i = 0; i < n; i++)
+		b->h.up = c[i] == 'u';
+}
+
+/*
+ * The handler's lines.
+ */
+
+static void	 refuse(struct bot *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line on stderr, and nothing sent. */
+static void
+refuse(struct bot *b, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof why, fmt, ap);	/* cut is fine */
+	va_end(ap);
+	b->h.refused++;
+	warnx("handler line %llu refused: %s", b->h.lineno, why);
+}
+
+/* An XML name as XMPP uses them: ASCII, no prefix. */
+static int
+name_ok(const char *s)
+{
+	static const char first[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+
+	return *s != '\0' && strchr(first, *s) != NULL &&
+	    s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789-.")] == '\0';
+}
+
+/* Bytes of the XML Char (XML 1.0 section 2.2) at s in UTF-8, or 0. */
+static size_t
+xml_char(const unsigned char *s, size_t n)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' ||
+		    s[0] == '\r' ? 1 : 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	c = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff ||
+	    c > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Text the server's parser takes: UTF-8 of XML Chars only. */
+static int
+chars_ok(const char *s, size_t n)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i += len)
+		if ((len = xml_char((const unsigned char *)s + i,
+		    n - i)) == 0)
+			return 0;
+	return 1;
+}
+
+static int
+attr_same(const struct xattr *a, const struct xattr *c)
+{
+	return strcmp(a->name, c->name) == 0 && ns_equal(a->ns, c->ns);
+}
+
+/* Names, values, no attribute twice (that is not XML). */
+static const char *
+attrs_refused(const struct xnode *n)
+{
+	const struct xattr *a;
+	size_t i, j;
+
+	for (i = 0; i < n->nattrs; i++) {
+		a = &n->attrs[i];
+		if (!name_ok(a->name))
+			return "an attribute name that is not an XML name";
+		if (!chars_ok(a->value, strlen(a->value)) ||
+		    (a->ns != NULL && !chars_ok(a->ns, strlen(a->ns))))
+			return "an attribute value that is not XML text";
+		for (j = 0; j < i; j++)
+			if (attr_same(a, &n->attrs[j]))
+				return "an attribute given twice";
+	}
+	return NULL;
+}
+
+/* What in the tree would not be well-formed XML, or NULL. */
+static const char *
+tree_refused(const struct xnode *n)
+{
+	const struct xnode *c;
+	const char *why;
+
+	if (n->name == NULL)
+		return chars_ok(n->text, n->textlen) ? NULL :
+		    "text that is not UTF-8 of XML characters";
+	if (!name_ok(n->name))
+		return "an element name that is not an XML name";
+	if (ns_equal(n->ns, NS_XML) || ns_equal(n->ns, NS_STREAM) ||
+	    (n->ns != NULL && !chars_ok(n->ns, strlen(n->ns))))
+		return "an element in a namespace of the stream's own";
+	if ((why = attrs_refused(n)) != NULL)
+		return why;
+	for (c = n->child; c != NULL; c = c->next)
+		if ((why = tree_refused(c)) != NULL)
+			return why;
+	return NULL;
+}
+
+static int
+one_of(const char *s, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* RFC 6120 section 8.2.3, RFC 6121 sections 4.7.1 and 5.2.2. */
+static const char *
+type_refused(const char *kind, const char *type)
+{
+	static const char *const message[] = { "chat", "error", "groupchat",
+	    "headline", "normal", NULL };
+	static const char *const presence[] = { "error", "probe",
+	    "subscribe", "subscribed", "unavailable", "unsubscribe",
+	    "unsubscribed", NULL };
+	static const char *const iq[] = { "get", "set", "result", "error",
+	    NULL };
+
+	if (strcmp(kind, "iq") == 0)
+		return type != NULL && one_of(type, iq) ? NULL :
+		    "an iq needs a type of get, set, result or error";
+	if (type == NULL)
+		return NULL;
+	if (!one_of(type, strcmp(kind, "message") == 0 ? message : presence))
+		return "a type that RFC 6121 does not define";
+	return NULL;
+}
+
+/*
+ * Addresses: a message or an iq goes to someone; 'from' is the
+ * server's to stamp (RFC 6120 section 8.1.2.1: a wrong one ends the
+ * stream); a presence without 'to' is broadcast, which must never say
+ * the bot is gone while its session goes on.
+ */
+static const char *
+address_refused(const struct record *r)
+{
+	const char *type = xnode_attr(r->root, "type");
+	char *to = (char *)xnode_attr(r->root, "to");
+
+	if (xnode_attr(r->root, "from") != NULL)
+		return "'from' is the server's to set";
+	if (to != NULL)
+		return jid_normalize(to) == -1 ? "'to' is not a JID" : NULL;
+	if (strcmp(r->kind, "presence") != 0)
+		return "a message or iq needs a 'to'";
+	if (type != NULL && strcmp(type, "unavailable") == 0)
+		return "an unavailable presence to all would take the bot "
+		    "offline";
+	if (type != NULL)
+		return "a presence of this type needs a 'to'";
+	return NULL;
+}
+
+/* The session's own iqs are xmpp-echo's (RFC 6120 section 7). */
+static int
+session_iq(const struct record *r)
+{
+	const struct xnode *c;
+
+	if (strcmp(r->kind, "iq") != 0)
+		return 0;
+	for (c = r->root->child; c != NULL; c = c->next)
+		if (c->name != NULL && (ns_equal(c->ns, NS_BIND) ||
+		    ns_equal(c->ns, NS_SESSION)))
+			return 1;
+	return 0;
+}
+
+/* Refuses what may not go; 0 then, 1 when it may. */
+static int
+stanza_ok(struct bot *b, const struct record *r)
+{
+	static const char *const kinds[] = { "message", "presence", "iq",
+	    NULL };
+	const char *why;
+	char *kind;
+
+	if (!one_of(r->kind, kinds) || !ns_equal(r->root->ns, NS_CLIENT)) {
+		kind = safe_str(r->kind);
+		refuse(b, "%s is no stanza of jabber:client (message, "
+		    "presence or iq)", kind);
+		free(kind);
+		return 0;
+	}
+	if ((why = type_refused(r->kind, xnode_attr(r->root, "type"))) ==
+	    NULL && (why = address_refused(r)) == NULL &&
+	    (why = tree_refused(r->root)) == NULL && session_iq(r))
+		why = "resource binding and the session are xmpp-echo's";
+	if (why != NULL) {
+		refuse(b, "%s: %s", r->kind, why);
+		return 0;
+	}
+	return 1;
+}
+
+/* RFC 6120 section 8.1.3: an id, ours when the handler gave none. */
+static void
+fill_id(struct bot *b, struct xnode *n)
+{
+	struct xattr *a;
+
+	if (xnode_attr(n, "id") != NULL)
+		return;
+	if ((n->attrs = reallocarray(n->attrs, n->nattrs + 1,
+	    sizeof *n->attrs)) == NULL)
+		err(EX_LOCAL, "reallocarray");
+	a = &n->attrs[n->nattrs++];
+	a->ns = NULL;
+	if ((a->name = strdup("id")) == NULL)
+		err(EX_LOCAL, "strdup");
+	a->value = new_id(b);
+}
+
+/*
+ * A message the handler sends is what the loop control compares a
+ * peer's next one with: another bot sending it back is a loop.
+ */
+static void
+remember_reply(struct bot *b, const struct record *r)
+{
+	struct sender *s;
+
+	if (strcmp(r->kind, "message") != 0 ||
+	    xnode_child(r->root, NS_CLIENT, "body") == NULL)
+		return;
+	s = sender_find(b, xnode_attr(r->root, "to"), now_ms());
+	s->last_echo = body_hash(r->root);
+	s->echoed = 1;
+}
+
+static void
+handle_line(struct bot *b, const char *line, size_t len)
+{
+	struct record r;
+	struct buf x = { 0 };
+	const char *errstr;
+
+	b->h.lineno++;
+	if (record_decode(line, len, &r, &errstr) == -1) {
+		refuse(b, "not a record: %s", errstr);
+		return;
+	}
+	if (stanza_ok(b, &r)) {
+		fill_id(b, r.root);
+		xml_node(&x, r.root, NS_CLIENT);
+		if ((long long)x.len > b->maxstanza)
+			refuse(b, "%s: longer than %lld bytes as XML",
+			    r.kind, b->maxstanza);
+		else {
+			send_xml(b, &x, NULL);
+			remember_reply(b, &r);
+			b->h.sent++;
+		}
+	}
+	buf_free(&x);
+	record_free(&r);
+}
+
+/*
+ * The handler's own token bucket: -b deep, filled with -O a minute.
+ * Every line it writes costs one, refused or not.
+ */
+static void
+refill(struct handler *h, long long burst, int64_t now)
+{
+	h->tokens += (double)(now - h->filled) * (double)h->rate / 60000.0;
+	if (h->tokens > (double)burst)
+		h->tokens = (double)burst;
+	h->filled = now;
+}
+
+static int
+has_line(const struct handler *h)
+{
+	return memchr(h->lines.p, '\n', h->lines.len) != NULL;
+}
+
+/* Whole lines while the bucket and the output queue let them go. */
+static void
+handle_lines(struct bot *b)
+{
+	struct handler *h = &b->h;
+	char *p = h->lines.p, *end = p + h->lines.len, *nl;
+
+	refill(h, b->burst, now_ms());
+	while (h->tokens >= 1.0 && queued(b) < OUT_MAX &&
+	    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		h->tokens -= 1.0;
+		handle_line(b, p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+	h->lines.len = (size_t)(end - p);
+	memmove(h->lines.p, p, h->lines.len);
+}
+
+/*
+ * Takes what the handler wrote.  A line longer than -L is refused as
+ * it comes, without keeping it: what follows its newline is the next.
+ */
+static void
+take_output(struct bot *b, const char *s, size_t n)
+{
+	struct handler *h = &b->h;
+	const char *nl;
+	char *last;
+	size_t tail;
+
+	if (h->skipping) {
+		if ((nl = memchr(s, '\n', n)) == NULL)
+			return;
+		h->skipping = 0;
+		n -= (size_t)(nl + 1 - s);
+		s = nl + 1;
+	}
+	buf_add(&h->lines, s, n);
+	last = memrchr(h->lines.p, '\n', h->lines.len);
+	tail = last == NULL ? h->lines.len :
+	    h->lines.len - (size_t)(last + 1 - h->lines.p);
+	if ((long long)tail <= b->maxstanza)
+		return;
+	h->lines.len -= tail;
+	h->lineno++;
+	refuse(b, "longer than %lld bytes", b->maxstanza);
+	h->skipping = 1;
+}
+
+static void
+read_output(struct bot *b)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	if ((n = read(b->h.out, chunk, sizeof chunk)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		fail(b, EX_LOCAL, "handler's stdout: %s", strerror(errno));
+	}
+	if (n == 0)	/* the supervisor keeps it open */
+		fail(b, EX_LOCAL, "handler's supervisor ended");
+	take_output(b, chunk, (size_t)n);
+}
+
+/*
+ * The main loop's view: what to wait for, and when.
+ */
+
+/* Its lines are read only as fast as they can go. */
+static int
+want_output(const struct bot *b)
+{
+	return b->state == S_ONLINE && b->h.tokens >= 1.0 &&
+	    queued(b) < OUT_MAX && !has_line(&b->h);
+}
+
+/* Fills three pollfds (P_OUT, P_IN, P_CTL); returns 3. */
+int
+handler_poll(struct bot *b, struct pollfd *pfd)
+{
+	struct handler *h = &b->h;
+
+	pfd[P_OUT].fd = want_output(b) ? h->out : -1;
+	pfd[P_OUT].events = POLLIN;
+	pfd[P_IN].fd = h->qoff < h->q.len ? h->in : -1;
+	pfd[P_IN].events = POLLOUT;
+	pfd[P_CTL].fd = h->ctl;
+	pfd[P_CTL].events = POLLIN;
+	pfd[P_OUT].revents = pfd[P_IN].revents = pfd[P_CTL].revents = 0;
+	return 3;
+}
+
+void
+handler_io(struct bot *b, const struct pollfd *pfd)
+{
+	if (pfd[P_CTL].revents != 0)
+		read_ctl(b);
+	if (pfd[P_IN].revents != 0)
+		write_queue(b);
+	if (pfd[P_OUT].revents != 0)
+		read_output(b);
+	if (b->state == S_ONLINE)
+		handle_lines(b);
+}
+
+/* When the bucket has a token for a line that waits; else INT64_MAX. */
+int64_t
+handler_deadline(const struct bot *b)
+{
+	const struct handler *h = &b->h;
+
+	if (b->state != S_ONLINE || h->tokens >= 1.0 || !has_line(h))
+		return INT64_MAX;
+	return h->filled + (int64_t)((1.0 - h->tokens) * 60000.0 /
+	    (double)h->rate) + 1;
+}
+
+/*
+ * The end of the session: EOF on the handler's stdin, then the
+ * supervisor ends it (supervise.c) and closes its end of ctl.
+ */
+void
+handler_stop(struct bot *b)
+{
+	struct pollfd pfd = { .fd = b->h.ctl, .events = POLLIN };
+	int64_t by = now_ms() + STOP_WAIT, wait;
+	char c[64];
+
+	if (b->h.in == -1)
+		return;
+	close(b->h.in);
+	b->h.in = -1;
+	if (write(b->h.ctl, "s", 1) != 1)
+		return;
+	while ((wait = by - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)wait) == -1 && errno != EINTR)
+			return;
+		if (pfd.revents != 0 && read(b->h.ctl, c, sizeof c) == 0)
+			return;
+	}
+	warnx("handler's supervisor did not end in %d s", STOP_WAIT / 1000);
+}
+
+void
+handler_counters(const struct bot *b, struct buf *x)
+{
+	const struct handler *h = &b->h;
+
+	buf_printf(x, ", handed %llu, handler-sent %llu, handler-refused "
+	    "%llu, busy %llu", h->handed, h->sent, h->refused, h->busy);
+}

@@ -16,8 +16,8 @@
 # must not echo.  The password comes from the environment variable named
 # by --password-env, never from argv.
 #
-# An error message comes back with "error": its condition and type, as
-# "wait/resource-constraint".  --ping sends an XEP-0199 ping to the
+# With --errors, error messages without a body count and print too,
+# with "error": their type and condition, as "wait/resource-constraint".  --ping sends an XEP-0199 ping to the
 # bot's full JID once the messages are sent and prints {"ping": "pong"}
 # or {"ping": "error ..."}; --ping-first sends it before them.
 
@@ -51,6 +51,8 @@ class Peer(ClientXMPP):
         self.add_event_handler('failed_auth', self.failed)
         self.add_event_handler('presence', self.presence)
         self.add_event_handler('message', self.message)
+        if opts.errors:
+            self.add_event_handler('message_error', self.error)
         if opts.ping or opts.ping_first:
             self.register_plugin('xep_0199')
 
@@ -112,6 +114,11 @@ class Peer(ClientXMPP):
                 msg['thread'] = item['thread']
             msg.send()
 
+    def error(self, msg):
+        # An error with a body came through message() already.
+        if msg.xml.find('{jabber:client}body') is None:
+            self.message(msg)
+
     def message(self, msg):
         if msg['from'].bare != self.bot.bare:
             return
@@ -148,6 +155,8 @@ def main():
                     help="send to the bot's full JID seen in its presence")
     ap.add_argument('--no-wait', action='store_true',
                     help="do not wait for the bot's presence")
+    ap.add_argument('--errors', action='store_true',
+                    help='count and print error messages without a body')
     ap.add_argument('--ping', action='store_true',
                     help="ping the bot's full JID after sending")
     ap.add_argument('--ping-first', action='store_true',

@@ -137,13 +137,13 @@ report(const struct super *s, int status, int64_t pause)
 static int64_t
 next_pause(struct super *s, int64_t now)
 {
+	int64_t pause;
+
 	if (now - s->started >= LIVED_LONG)
 		s->backoff = BACKOFF_MIN;
-	else if (s->started != 0 && s->backoff < BACKOFF_MAX / 2)
-		s->backoff *= 2;
-	else if (s->started != 0)
-		s->backoff = BACKOFF_MAX;
-	return s->backoff;
+	pause = s->backoff;
+	s->backoff = pause * 2 < BACKOFF_MAX ? pause * 2 : BACKOFF_MAX;
+	return pause;
 }
 
 static void

@@ -3,7 +3,7 @@
 # hostile text comes back exact, and a handler's junk is refused line
 # by line, with nothing of it sent, while iqs and the session carry on.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 26
 
 # xbot NAME ARGS...: echobot.sh ... bot@localhost ARGS (xmpp-echo's
 # options after the JID), stderr in $T/NAME.err; BOT_PID
@@ -119,3 +119,5 @@ is "$(grep -c '^> </stream:stream>' "$T/sent")" 1 \
     "one stream end: the bot's own, at SIGTERM"
 check "no starttls, no unavailable presence but the last" \
     test "$(grep -c -e starttls -e unavailable "$T/sent")" -le 1
+check "no sanitizer report, no crash" \
+    sh -c '! grep -q -e "runtime error" -e Sanitizer -e "core dumped" "$T"/*.err'

@@ -6,7 +6,7 @@
 # and SIGTERM (nothing left after the end), one that writes 10,000
 # replies at once (rate limited, the bot not kicked).
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 19
 
 xbot() {
 	_n=$1
@@ -121,3 +121,5 @@ sent=$(counter handler-sent "$T/flood.err")
 check "rate limited: $sent of 10,000 sent" test "$sent" -lt 10000
 check "no second session (the bot was not kicked)" \
     test "$(grep -c 'session 2' "$T/flood.err")" -eq 0
+check "no sanitizer report, no crash" \
+    sh -c '! grep -q -e "runtime error" -e Sanitizer -e "core dumped" "$T"/*.err'

@@ -115,7 +115,8 @@ write_queue(struct bot *b)
 			    w == 0 ? "closed" : strerror(errno));
 		h->qoff += (size_t)w;
 	}
-	if (h->qoff < h->q.len && h->qoff < h->q.len - h->qoff)
+	if (h->qoff == 0 ||
+	    (h->qoff < h->q.len && h->qoff < h->q.len - h->qoff))
 		return;
 	memmove(h->q.p, h->q.p + h->qoff, h->q.len - h->qoff);
 	h->q.len -= h->qoff;
@@ -447,7 +448,8 @@ refill(struct handler *h, long long burst, int64_t now)
 static int
 has_line(const struct handler *h)
 {
-	return memchr(h->lines.p, '\n', h->lines.len) != NULL;
+	return h->lines.len > 0 &&
+	    memchr(h->lines.p, '\n', h->lines.len) != NULL;
 }
 
 /* Whole lines while the bucket and the output queue let them go. */
@@ -458,6 +460,8 @@ handle_lines(struct bot *b)
 	char *p = h->lines.p, *end = p + h->lines.len, *nl;
 
 	refill(h, b->burst, now_ms());
+	if (h->lines.len == 0)
+		return;
 	while (h->tokens >= 1.0 && queued(b) < OUT_MAX &&
 	    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		h->tokens -= 1.0;
@@ -487,7 +491,10 @@ take_output(struct bot *b, const char *s, size_t n)
 		n -= (size_t)(nl + 1 - s);
 		s = nl + 1;
 	}
-	buf_add(&h->lines, s, n);
+	if (n > 0)
+		buf_add(&h->lines, s, n);
+	if (h->lines.len == 0)
+		return;
 	last = memrchr(h->lines.p, '\n', h->lines.len);
 	tail = last == NULL ? h->lines.len :
 	    h->lines.len - (size_t)(last + 1 - h->lines.p);
@@ -581,10 +588,11 @@ handler_stop(struct bot *b)
 
 	if (b->h.in == -1)
 		return;
-	close(b->h.in);
-	b->h.in = -1;
+	/* 's' first: the handler's end on EOF is then no crash. */
 	if (write(b->h.ctl, "s", 1) != 1)
 		return;
+	close(b->h.in);
+	b->h.in = -1;
 	while ((wait = by - now_ms()) > 0) {
 		if (poll(&pfd, 1, (int)wait) == -1 && errno != EINTR)
 			return;

@@ -146,6 +146,18 @@ next_pause(struct super *s, int64_t now)
 	return pause;
 }
 
+static void	 read_ctl(struct super *);
+
+/* An 's' that came with the handler's end: then that end is no crash. */
+static void
+stop_said(struct super *s)
+{
+	struct pollfd pfd = { .fd = s->ctl, .events = POLLIN };
+
+	if (!s->stopping && poll(&pfd, 1, 0) == 1)
+		read_ctl(s);
+}
+
 static void
 reap(struct super *s)
 {
@@ -154,6 +166,7 @@ reap(struct super *s)
 	pid_t r;
 
 	got_chld = 0;
+	stop_said(s);
 	if (s->pid == 0 ||
 	    (r = waitpid(s->pid, &status, WNOHANG)) == 0)
 		return;
@@ -202,7 +215,8 @@ pass_stderr(struct super *s, int all)
 		(void)write_all(STDERR_FILENO, x.p, x.len);
 	buf_free(&x);
 	s->errline.len = (size_t)(end - p);
-	memmove(s->errline.p, p, s->errline.len);
+	if (s->errline.len > 0)
+		memmove(s->errline.p, p, s->errline.len);
 }
 
 static void

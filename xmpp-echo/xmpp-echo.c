@@ -2255,6 +2255,8 @@ main(int argc, char *argv[])
 			printf("xmpp-echo %s\n", VERSION);
 			return EX_OK;
 		case 'x':
+			if (*optarg == '\0')
+				errx(EX_LOCAL, "-x: empty command");
 			b.h.cmd = optarg;
 			break;
 		case 'X':

@@ -6,7 +6,7 @@
 # and SIGTERM (nothing left after the end), one that writes 10,000
 # replies at once (rate limited, the bot not kicked).
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 20
 
 xbot() {
 	_n=$1
@@ -59,13 +59,18 @@ check "its stderr comes through, prefixed" \
 term
 
 # --- exits at once, every time
-xbot dead -x 'echo dying >&2; exit 3'
-check "a dead handler reported with its status, restarts after 1, 2, 4 s" \
-    wait_file_grep "$T/dead.err" 'status 3; restarting in 4 s' 20
-is "$(grep 'handler exited' "$T/dead.err" | sed 's/.*restarting in //')" \
+xbot dead -x 'echo dying >&2; [ -f "$T/crashed" ] && exit 3
+	touch "$T/crashed"; kill -SEGV $$'
+check "a dead handler reported with its status, restarts after 1, 2, 4, 8 s" \
+    wait_file_grep "$T/dead.err" 'status 3; restarting in 8 s' 20
+is "$(grep 'xmpp-echo: handler ' "$T/dead.err" | sed 's/.*restarting in //')" \
     "1 s
 2 s
-4 s" "no spin: the pause doubles"
+4 s
+8 s" "no spin: the pause doubles"
+check "a crash reported with its signal" \
+    grep -q 'handler killed by signal' "$T/dead.err" ||
+    diag "$(grep handler "$T/dead.err")"
 echo '"anyone?"' >"$T/send"
 alice --no-tls --send "$T/send" --expect 1 --errors >"$T/got"
 is "$(jfield error "$T/got")" '"wait/resource-constraint"' \

@@ -1,10 +1,19 @@
 /*
- * extern.h - the parts of xmpp-echo(1).
+ * extern.h - the parts of xmpp-echo(1), one job a file.
  *
- * xmpp-echo.c: options, login, the session, answers and timers.
+ * xmpp-echo.c: the options, main().
+ * output.c: the output queue, tracing, the exit and its counters.
+ * auth.c: the stream header and SASL (sasl.c: SCRAM and PLAIN).
+ * login.c: the state machine: the login's steps, bind, roster, online.
+ * stream.c: input: records read, traced and dispatched; stream errors.
+ * session.c: answers to iqs and presence, stanzas handed on.
+ * echo.c: the built-in handler, the echo of a message.
+ * flood.c: flood and loop control, a token bucket per sender.
+ * jid.c: addresses, ours and peers' (RFC 7622).
+ * live.c: timers, keepalive and pings, signals, the main loop's wait.
+ * password.c: the password from a file, the environment or a terminal.
  * handler.c: -x, the records to and from the handler, checked.
  * supervise.c: -x, the process that runs the handler and restarts it.
- * sasl.c: SCRAM and PLAIN (sasl.h).
  */
 #ifndef EXTERN_H
 #define EXTERN_H
@@ -143,19 +152,78 @@ struct bot {
 
 struct pollfd;
 
-// xmpp-echo.c
+// output.c
 int64_t	 now_ms(void);
+void	 trace(struct bot *, char, const char *, size_t);
+void	 send_xml(struct bot *, struct buf *, const char *);
+size_t	 queued(const struct bot *);
+int	 out_stalled(const struct bot *, int64_t);
+void	 flush_out(struct bot *);
+void	 send_str(struct bot *, const char *);
+void	 print_counters(const struct bot *);
+void	 leave(struct bot *, int) __attribute__((noreturn));
 void	 fail(struct bot *, int, const char *, ...)
 	    __attribute__((noreturn, format(printf, 3, 4)));
 char	*safe_str(const char *);
-void	 send_xml(struct bot *, struct buf *, const char *);
-size_t	 queued(const struct bot *);
 char	*new_id(struct bot *);
+int	 send_bounded(struct bot *, struct buf *);
+
+// auth.c
+void	 send_header(struct bot *);
+const char	*choose_mech(struct bot *, const struct xnode *);
+void	 start_auth(struct bot *);
+void	 on_challenge(struct bot *, const struct xnode *);
+void	 on_success(struct bot *, const struct xnode *);
+
+// login.c
+const char	*condition(const struct xnode *, const char *);
+void	 fail_cond(struct bot *, int, const char *, const struct xnode *,
+	    const char *) __attribute__((noreturn));
+void	 send_iq(struct bot *, const char *, const char *, const char *,
+	    const char *, const char *);
+void	 go_online(struct bot *);
+int	 is_kind(const struct record *, const char *, const char *);
+void	 settle(struct bot *);
+void	 dispatch(struct bot *, const struct record *);
+void	 login_progress(struct bot *, enum state, const struct record *);
+
+// jid.c
+int	 own_bare_jid(const struct bot *, const char *);
+int	 to_us(const struct bot *, const char *);
+char	*bare_key(const char *);
+int	 jid_part_ok(const char *, size_t, const char *);
 int	 jid_normalize(char *);
+int	 addresses_ok(struct bot *, struct xnode *);
+
+// flood.c
 struct sender	*sender_find(struct bot *, const char *, int64_t);
+int	 spend_token(struct bot *, const char *);
 uint64_t	 body_hash(const struct xnode *);
+int	 admit(struct bot *, const struct xnode *, uint64_t *);
+
+// echo.c
+void	 echo_message(struct bot *, const struct xnode *);
+
+// session.c
+void	 on_stanza(struct bot *, const struct record *);
+void	 on_skipped(struct bot *, const struct record *);
+
+// stream.c
+void	 on_stream_error(struct bot *, const struct xnode *)
+	    __attribute__((noreturn));
+void	 finish_close(struct bot *);
+int	 read_input(struct bot *);
+void	 end_of_input(struct bot *) __attribute__((noreturn));
+
+// live.c
+void	 setup_signals(struct bot *);
+void	 run(struct bot *);
+
+// password.c
+char	*get_password(const char *);
 
 // handler.c
+void	 handler_start(struct bot *);
 void	 handler_offer(struct bot *, const struct xnode *);
 int	 handler_poll(struct bot *, struct pollfd *);
 void	 handler_io(struct bot *, const struct pollfd *);

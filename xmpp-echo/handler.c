@@ -31,6 +31,15 @@
 /* The descriptors' places in the poll set, see handler_poll(). */
 enum { P_OUT, P_IN, P_CTL };
 
+/* The supervisor forked, the bucket full. */
+void
+handler_start(struct bot *b)
+{
+	supervise_start(&b->h);
+	b->h.tokens = (double)b->burst;
+	b->h.filled = now_ms();
+}
+
 /*
  * Messages for the handler.
  */

@@ -1,0 +1,147 @@
+/* flood.c - flood and loop control: a token bucket per sender */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "extern.h"
+
+/*
+ * Flood control: a token bucket per bare JID, burst tokens deep, filled
+ * at rate tokens a minute.  The table is bounded: past SENDERS_MAX
+ * senders, the one seen least recently is forgotten.
+ */
+
+static struct sender *
+sender_slot(struct bot *b)
+{
+	struct sender *s, *old;
+	size_t i;
+
+	if (b->nsenders < SENDERS_MAX)
+		return &b->senders[b->nsenders++];
+	old = &b->senders[0];
+	for (i = 1; i < b->nsenders; i++)
+		if (b->senders[i].seen < old->seen)
+			old = &b->senders[i];
+	s = old;
+	free(s->jid);
+	return s;
+}
+
+struct sender *
+sender_find(struct bot *b, const char *from, int64_t now)
+{
+	struct sender *s;
+	char *key;
+	size_t i;
+
+	key = bare_key(from);
+	for (i = 0; i < b->nsenders; i++)
+		if (strcmp(b->senders[i].jid, key) == 0) {
+			free(key);
+			b->senders[i].seen = now;
+			return &b->senders[i];
+		}
+	s = sender_slot(b);
+	memset(s, 0, sizeof *s);
+	s->jid = key;
+	s->tokens = (double)b->burst;
+	s->filled = s->seen = now;
+	return s;
+}
+
+static int
+take_token(struct bot *b, struct sender *s, int64_t now)
+{
+	s->tokens += (double)(now - s->filled) * (double)b->rate / 60000.0;
+	if (s->tokens > (double)b->burst)
+		s->tokens = (double)b->burst;
+	s->filled = now;
+	if (s->tokens < 1.0)
+		return 0;
+	s->tokens -= 1.0;
+	return 1;
+}
+
+/* An answer to from may go: a token taken, else a drop counted. */
+int
+spend_token(struct bot *b, const char *from)
+{
+	int64_t now = now_ms();
+
+	if (take_token(b, sender_find(b, from, now), now))
+		return 1;
+	b->count.rate++;
+	return 0;
+}
+
+/* The bytes of text in the message's bodies. */
+static size_t
+body_size(const struct xnode *m)
+{
+	const struct xnode *c, *t;
+	size_t n = 0;
+
+	for (c = m->child; c != NULL; c = c->next)
+		if (c->name != NULL && strcmp(c->name, "body") == 0)
+			for (t = c->child; t != NULL; t = t->next)
+				if (t->name == NULL)
+					n += t->textlen;
+	return n;
+}
+
+/* FNV-1a of the bodies' text, to recognise our own echo coming back. */
+uint64_t
+body_hash(const struct xnode *m)
+{
+	const struct xnode *c, *t;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (c = m->child; c != NULL; c = c->next) {
+		if (c->name == NULL || strcmp(c->name, "body") != 0)
+			continue;
+		for (t = c->child; t != NULL; t = t->next)
+			for (i = 0; t->name == NULL && i < t->textlen; i++) {
+				h ^= (unsigned char)t->text[i];
+				h *= 1099511628211ULL;
+			}
+		h ^= 0x100;	/* a body boundary, unlike any byte */
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/*
+ * Too big, our own echo come back (two bots would otherwise talk
+ * forever), or over the sender's rate: dropped and counted.
+ */
+int
+admit(struct bot *b, const struct xnode *m, uint64_t *hash)
+{
+	struct sender *s;
+	int64_t now = now_ms();
+
+	s = sender_find(b, xnode_attr(m, "from"), now);
+	if ((long long)body_size(m) > b->maxbody) {
+		b->count.size++;
+		return 0;
+	}
+	*hash = body_hash(m);
+	if (s->echoed && s->last_echo == *hash) {
+		b->count.loop++;
+		return 0;
+	}
+	if (!take_token(b, s, now)) {
+		b->count.rate++;
+		return 0;
+	}
+	/* With -x, what is compared is what the handler sent to s. */
+	if (b->h.cmd == NULL) {
+		s->last_echo = *hash;
+		s->echoed = 1;
+	}
+	return 1;
+}

@@ -1,0 +1,159 @@
+/* stream.c - input: records read, traced, dispatched; stream errors */
+
+#include <err.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "extern.h"
+
+/*
+ * Stream errors (RFC 6120 section 4.9.3).  Some say the same would
+ * happen again, whatever the retry: the launcher should stop.
+ */
+static const char *const stream_fatal[] = {
+	"bad-format", "bad-namespace-prefix", "host-gone", "host-unknown",
+	"improper-addressing", "invalid-from", "invalid-namespace",
+	"invalid-xml", "not-authorized", "not-well-formed", "restricted-xml",
+	"unsupported-encoding", "unsupported-feature",
+	"unsupported-stanza-type", "unsupported-version"
+};
+
+static int
+stream_error_status(const char *cond)
+{
+	size_t i;
+
+	if (strcmp(cond, "conflict") == 0)
+		return EX_CONFLICT;
+	for (i = 0; i < sizeof stream_fatal / sizeof stream_fatal[0]; i++)
+		if (strcmp(cond, stream_fatal[i]) == 0)
+			return EX_STREAM_FATAL;
+	return EX_STREAM;
+}
+
+void
+on_stream_error(struct bot *b, const struct xnode *n)
+{
+	const struct xnode *c;
+	const char *cond = condition(n, NS_STREAMS_ERR);
+	char *host, *safe;
+
+	/* The host to try instead is the element's text (section 4.9.3.19). */
+	if (strcmp(cond, "see-other-host") == 0 &&
+	    (c = xnode_child(n, NS_STREAMS_ERR, cond)) != NULL) {
+		host = xnode_text(c);
+		safe = safe_str(host);
+		free(host);
+		if (*safe != '\0')
+			fail(b, EX_STREAM, "stream error: see-other-host %s",
+			    safe);
+		free(safe);
+	}
+	fail_cond(b, stream_error_status(cond), "stream error", n,
+	    NS_STREAMS_ERR);
+}
+
+void
+finish_close(struct bot *b)
+{
+	leave(b, EX_OK);
+}
+
+/* The trace of a record, with the SASL payload of a challenge or
+ * success replaced. */
+static void
+trace_record(struct bot *b, const struct record *r, const char *line,
+    size_t len)
+{
+	struct recw w = { 0 };
+	const struct xnode *c;
+	size_t i;
+
+	if (!b->verbose)
+		return;
+	if (!is_kind(r, "challenge", NS_SASL) &&
+	    !is_kind(r, "success", NS_SASL)) {
+		trace(b, '<', line, len);
+		return;
+	}
+	rec_begin(&w, r->kind, r->root->ns);
+	for (i = 0; i < r->root->nattrs; i++)
+		rec_attr(&w, r->root->attrs[i].ns, r->root->attrs[i].name,
+		    r->root->attrs[i].value);
+	for (c = r->root->child; c != NULL; c = c->next)
+		if (c->name == NULL) {
+			rec_text(&w, "[redacted]", 10);
+			break;
+		}
+	rec_finish(&w);
+	trace(b, '<', w.out.p, w.out.len - 1);
+	rec_free(&w);
+}
+
+static void
+on_line(struct bot *b, const char *line, size_t len)
+{
+	struct record r;
+	const char *errstr;
+	enum state prev = b->state;
+
+	b->last_read = now_ms();
+	b->line = line;
+	b->linelen = len;
+	if (record_decode(line, len, &r, &errstr) == -1) {
+		trace(b, '<', line, len);
+		fail(b, EX_PROTO, "bad record: %s", errstr);
+	}
+	trace_record(b, &r, line, len);
+	dispatch(b, &r);
+	login_progress(b, prev, &r);
+	record_free(&r);
+}
+
+/*
+ * Input: records are read as they come, between the timers' deadlines,
+ * with ppoll(2), so that a signal is seen at once and never lost
+ * between a check of its flag and the wait.
+ */
+
+/* Hands every whole line to on_line; returns 0 at the end of input. */
+int
+read_input(struct bot *b)
+{
+	char chunk[65536], *nl;
+	size_t start = 0;
+	ssize_t n;
+
+	if ((n = read(STDIN_FILENO, chunk, sizeof chunk)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 1;
+		err(EX_LOCAL, "stdin");
+	}
+	if (n == 0)
+		return 0;
+	buf_add(&b->in, chunk, (size_t)n);
+	while ((nl = memchr(b->in.p + b->scanned, '\n',
+	    b->in.len - b->scanned)) != NULL) {
+		b->scanned = (size_t)(nl - b->in.p) + 1;
+		on_line(b, b->in.p + start, (size_t)(nl - b->in.p) - start);
+		start = b->scanned;
+	}
+	memmove(b->in.p, b->in.p + start, b->in.len - start);
+	b->in.len -= start;
+	b->scanned = b->in.len;
+	if (b->in.len > RECORD_MAX)
+		fail(b, EX_PROTO, "record longer than %d bytes", RECORD_MAX);
+	return 1;
+}
+
+void
+end_of_input(struct bot *b)
+{
+	if (b->state == S_CLOSING)
+		finish_close(b);
+	/* A close would have ended the run in dispatch(). */
+	fail(b, EX_EOF, "input ended before the stream was closed");
+}

@@ -26,11 +26,11 @@ COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
 	xmpp-connect/capture.o
 PARSE_OBJ = xmpp-parse/xmpp-parse.o xmpp-parse/skip.o
-ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/auth.o xmpp-echo/echo.o \
-	xmpp-echo/flood.o xmpp-echo/handler.o xmpp-echo/jid.o xmpp-echo/live.o \
-	xmpp-echo/login.o xmpp-echo/output.o xmpp-echo/password.o \
-	xmpp-echo/sasl.o xmpp-echo/session.o xmpp-echo/stream.o \
-	xmpp-echo/supervise.o
+ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/auth.o xmpp-echo/check.o \
+	xmpp-echo/echo.o xmpp-echo/flood.o xmpp-echo/handler.o xmpp-echo/jid.o \
+	xmpp-echo/live.o xmpp-echo/login.o xmpp-echo/output.o \
+	xmpp-echo/password.o xmpp-echo/sasl.o xmpp-echo/session.o \
+	xmpp-echo/stream.o xmpp-echo/supervise.o
 UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test
 
 all: $(TOOLS)

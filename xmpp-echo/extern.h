@@ -12,7 +12,8 @@
  * jid.c: addresses, ours and peers' (RFC 7622).
  * live.c: timers, keepalive and pings, signals, the main loop's wait.
  * password.c: the password from a file, the environment or a terminal.
- * handler.c: -x, the records to and from the handler, checked.
+ * handler.c: -x, the records to and from the handler.
+ * check.c: -x, what a handler may send.
  * supervise.c: -x, the process that runs the handler and restarts it.
  */
 #ifndef EXTERN_H
@@ -230,6 +231,10 @@ void	 handler_io(struct bot *, const struct pollfd *);
 int64_t	 handler_deadline(const struct bot *);
 void	 handler_stop(struct bot *);
 void	 handler_counters(const struct bot *, struct buf *);
+
+// check.c
+int	 is_stanza(const struct record *);
+const char	*stanza_refused(const struct record *);
 
 // supervise.c
 void	 supervise_start(struct handler *);

@@ -3,10 +3,10 @@
  *
  * The handler reads the message records xmpp-parse wrote, one a line,
  * and writes records of the stanzas to send.  Each of its lines is
- * decoded, checked (check.c) and written as XML by xml_node(), or refused with
- * one line on stderr: the handler is untrusted for the stream, nothing
- * it writes may end the session, change its state or put anything but
- * one well-formed stanza on the wire.  Neither way blocks: records wait
+ * decoded, checked (check.c) and written as XML by xml_node(), or
+ * refused with one line on stderr: the handler is untrusted for the
+ * stream, nothing it writes may end the session, change its state or
+ * put anything but one well-formed stanza on the wire.  Neither way blocks: records wait
  * in a bounded queue, and the handler's lines are read only as fast as
  * its token bucket lets them go.
  */

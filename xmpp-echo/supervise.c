@@ -53,7 +53,8 @@ struct super {
 	pid_t		 pgid;		/* its group, until it is gone */
 	int64_t		 started, restart_at, backoff;
 	int		 stopping;
-	int64_t		 term_at, kill_at;
+	int64_t		 term_at, kill_at;	/* INT64_MAX: sent */
+	int64_t		 give_up;
 };
 
 static volatile sig_atomic_t	 got_chld;
@@ -180,9 +181,9 @@ reap(struct super *s)
 		    !(WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM ||
 		    WTERMSIG(status) == SIGKILL)))
 			report(s, status, 0);
-		if (s->term_at > now)
-			s->term_at = now;
+		s->term_at = INT64_MAX;		/* sent just above */
 		s->kill_at = now + STOP_KILL;
+		s->give_up = s->kill_at + STOP_KILL;
 		return;
 	}
 	say(s, 'd');
@@ -239,9 +240,8 @@ begin_stop(struct super *s)
 
 	s->stopping = 1;
 	s->term_at = now + STOP_TERM;
-	s->kill_at = now + STOP_TERM + STOP_KILL;
-	if (s->pid == 0 && s->pgid == 0)
-		s->term_at = s->kill_at = now;
+	s->kill_at = s->term_at + STOP_KILL;
+	s->give_up = s->kill_at + STOP_KILL;
 }
 
 static void
@@ -256,7 +256,22 @@ read_ctl(struct super *s)
 		begin_stop(s);
 }
 
-/* Every process of the group gone, or killed past kill_at: done. */
+/* The last of its stderr, what the pipe still holds, then the end. */
+static void	 finish(struct super *) __attribute__((noreturn));
+
+static void
+finish(struct super *s)
+{
+	struct pollfd pfd = { .fd = s->errfd[0], .events = POLLIN };
+
+	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
+	    s->errline.len < 1024 * 1024)
+		read_stderr(s);
+	pass_stderr(s, 1);
+	_exit(0);
+}
+
+/* Every process of the group gone, or given up on: done. */
 static void
 stop_step(struct super *s)
 {
@@ -266,15 +281,15 @@ stop_step(struct super *s)
 		(void)kill(-s->pgid, SIGTERM);
 		s->term_at = INT64_MAX;
 	}
-	if (now >= s->kill_at && s->pgid != 0)
+	if (now >= s->kill_at && s->pgid != 0) {
 		(void)kill(-s->pgid, SIGKILL);
+		s->kill_at = INT64_MAX;
+	}
 	/* A process that not even SIGKILL ends (a stopped tracee, a
 	 * hung disk) must not keep the supervisor forever. */
 	if ((s->pid == 0 && (s->pgid == 0 || kill(-s->pgid, 0) == -1)) ||
-	    now >= s->kill_at + STOP_KILL) {
-		pass_stderr(s, 1);
-		_exit(0);
-	}
+	    now >= s->give_up)
+		finish(s);
 }
 
 /* The wait: until the next restart or stop step; 100 ms while a
@@ -286,6 +301,8 @@ wait_ms(const struct super *s)
 
 	if (s->stopping) {
 		t = s->term_at < s->kill_at ? s->term_at : s->kill_at;
+		if (s->give_up < t)
+			t = s->give_up;
 		if (s->pid == 0 && t > now + 100)
 			t = now + 100;
 	} else if (s->pid == 0)

@@ -3,7 +3,7 @@
 # hostile text comes back exact, and a handler's junk is refused line
 # by line, with nothing of it sent, while iqs and the session carry on.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 29
 
 # xbot NAME ARGS...: echobot.sh ... bot@localhost ARGS (xmpp-echo's
 # options after the JID), stderr in $T/NAME.err; BOT_PID
@@ -36,6 +36,23 @@ EOF
 alice --no-tls --send "$T/send" --expect 5 >"$T/got"
 is "$?:$(jfield body "$T/got")" "0:$(jnorm "$T/send")" \
     "hostile text through the sh handler comes back exact"
+# seccomp NAME PID: the Seccomp mode of PID, 2 for a filter
+seccomp() { sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$1/status"; }
+epid=$(pgrep -s "$BOT_PID" -x xmpp-echo | head -n 1)
+spid=$(pgrep -P "$epid" -x xmpp-echo)
+hpid=$(pgrep -P "$spid" -x sh)
+if sanitized "$TOP/xmpp-echo/xmpp-echo"; then
+	skip "xmpp-echo confined" "sanitizer build: no sandbox"
+else
+	is "$(seccomp "$epid")" 2 "xmpp-echo confined by its seccomp filter"
+fi
+is "$(seccomp "$spid"):$(seccomp "$hpid")" 0:0 \
+    "its supervisor and the handler unconfined"
+# (the shell may keep its script open: a file, not a pipe or socket)
+is "$(for fd in /proc/$hpid/fd/*; do
+	case $fd in */[012]) continue ;; esac
+	readlink "$fd"; done | grep -c -e pipe -e socket)" 0 \
+    "the handler has no pipe or socket but its stdin, stdout and stderr"
 stop "$BOT_PID"
 
 # --- a handler that answers each message with junk, then a reply

@@ -32,11 +32,13 @@ term() {
 echobot_setup
 i=1
 while [ $i -le 100 ]; do echo "\"m$i\""; i=$((i + 1)); done >"$T/send100"
+while [ $i -le 400 ]; do echo "\"m$i\""; i=$((i + 1)); done |
+    cat "$T/send100" - >"$T/send400"
 
 # --- never reads its stdin
 xbot deaf -b 1000 -x 'exec sleep 1000'
-alice --no-tls --send "$T/send100" --expect 40 --ping --errors >"$T/got"
-is "$?" 0 "a handler that never reads: 40 answers at least"
+alice --no-tls --send "$T/send400" --expect 100 --ping --errors >"$T/got"
+is "$?" 0 "a handler that never reads: 100 answers at least"
 is "$(jfield error "$T/got" | grep -v null | sort -u)" \
     '"wait/resource-constraint"' "every one a wait error"
 is "$(jfield ping "$T/got" | grep -v null)" '"pong"' \
@@ -44,9 +46,9 @@ is "$(jfield ping "$T/got" | grep -v null)" '"pong"' \
 term
 handed=$(counter handed "$T/deaf.err")
 busy=$(counter busy "$T/deaf.err")
-is "$((handed + busy))" 100 "handed $handed, busy $busy: every message"
-check "at most 32 queued, and what a 4096-byte pipe holds" \
-    test "$handed" -le 60
+is "$((handed + busy))" 400 "handed $handed, busy $busy: every message"
+check "at most 256 queued, and what a 4096-byte pipe holds" \
+    test "$handed" -le 300
 
 # --- closes its stdout, keeps reading
 xbot mute -b 1000 -x 'exec >&-; while read -r l; do echo "got one" >&2; done'

@@ -24,7 +24,7 @@
 #include "record.h"
 #include "extern.h"
 
-#define QUEUE_MAX	32	/* messages waiting for the handler */
+#define QUEUE_MAX	256	/* messages waiting for the handler */
 #define QUEUE_BYTES	(1024 * 1024)	/* bytes of them, if more than one */
 #define STOP_WAIT	5000	/* ms for the supervisor to end it all */
 

@@ -18,8 +18,10 @@ CRYPTO_LIBS = `pkg-config --libs nettle`
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Icommon $(BSD_CFLAGS) $(CFLAGS)
 
-TOOLS = xmpp-connect/xmpp-connect xmpp-parse/xmpp-parse xmpp-echo/xmpp-echo
-MAN1 = man/xmpp-connect.1 man/xmpp-parse.1 man/xmpp-echo.1 man/echobot.sh.1
+TOOLS = xmpp-connect/xmpp-connect xmpp-parse/xmpp-parse xmpp-echo/xmpp-echo \
+	xmpp-run/xmpp-run
+MAN1 = man/xmpp-connect.1 man/xmpp-parse.1 man/xmpp-echo.1 man/echobot.sh.1 \
+	man/xmpp-run.1
 MAN5 = man/xmpp-record.5 man/xmpp-capture.5
 MAN7 = man/echobot.7
 COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
@@ -32,6 +34,7 @@ ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/auth.o xmpp-echo/check.o \
 	xmpp-echo/password.o xmpp-echo/sasl.o xmpp-echo/session.o \
 	xmpp-echo/stream.o xmpp-echo/supervise.o
 UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test
+RUN_OBJ = xmpp-run/xmpp-run.o
 
 all: $(TOOLS)
 
@@ -58,6 +61,10 @@ xmpp-parse/xmpp-parse: $(PARSE_OBJ) $(COMMON)
 
 xmpp-echo/xmpp-echo: $(ECHO_OBJ) $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $(ECHO_OBJ) $(COMMON) $(CRYPTO_LIBS) $(BSD_LIBS)
+
+$(RUN_OBJ): common/record.h
+xmpp-run/xmpp-run: $(RUN_OBJ) $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $(RUN_OBJ) $(COMMON) $(BSD_LIBS)
 
 tests/unit/record-test: tests/unit/record-test.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ tests/unit/record-test.o $(COMMON) $(BSD_LIBS)

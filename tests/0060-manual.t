@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 TOOLS="xmpp-connect/xmpp-connect xmpp-parse/xmpp-parse xmpp-echo/xmpp-echo
-echobot.sh"
+xmpp-run/xmpp-run echobot.sh"
 PAGES=$(cd "$TOP" && ls man/*.[157])
 
 # letters FILE: the option letters of a usage line, sorted; mletters
@@ -44,7 +44,7 @@ mkdir -p "$T/ex"
 for p in $PAGES README.md; do
 	examples "$TOP/$p"
 done
-# Runnable here: the examples of xmpp-parse and xmpp-echo that need no
+# Runnable here: the examples of xmpp-parse, xmpp-echo and xmpp-run that need no
 # server, no capture of a live session (session.cap, capture-*) and follow no file forever.  The
 # stream files they name are a recorded Prosody stream, ended by a
 # stream error.
@@ -52,14 +52,14 @@ sed 's,^</stream:stream>,<stream:error><system-shutdown xmlns="urn:ietf:params:x
     "$TOP/tests/parse/prosody.xml" >"$T/stream.xml"
 RUN=
 for f in "$T"/ex/*; do
-	grep -q -e xmpp-parse -e xmpp-echo "$f" || continue
+	grep -q -e xmpp-parse -e xmpp-echo -e xmpp-run "$f" || continue
 	grep -q -e xmpp-connect -e 'echobot\.sh' -e mkfifo -e kill -e make \
 	    -e session.cap -e capture- -e 'tail .*-f' "$f" && continue
 	sed -i "s,\\(stream\\|capture\\)\\.xml,$T/stream.xml,g" "$f"
 	RUN="$RUN $f"
 done
 
-plan $(($(echo $PAGES | wc -w) * 2 + 3 + 4 * 3 + $(echo $RUN | wc -w)))
+plan $(($(echo $PAGES | wc -w) * 2 + 3 + 5 * 3 + $(echo $RUN | wc -w)))
 
 for p in $PAGES; do
 	mandoc -Tlint -Wwarning "$TOP/$p" >"$T/lint" 2>&1
@@ -99,7 +99,7 @@ done
 
 # The examples: each prints something, without a shell error; exit 0,
 # but for xmpp-echo replaying a login, which exits 5 as its page says.
-export PATH="$TOP/xmpp-parse:$TOP/xmpp-echo:$PATH"
+export PATH="$TOP/xmpp-parse:$TOP/xmpp-echo:$TOP/xmpp-run:$PATH"
 for f in $RUN; do
 	(cd "$TOP" && timeout 20 sh "$f") >"$T/out" 2>"$T/err" </dev/null
 	st=$?

@@ -174,21 +174,32 @@ job_new(const struct record *r)
 	return j;
 }
 
+static void	 start_jobs(struct run *);
+
+/* Queued, and started at once if a run is free; past -q, dropped. */
 static void
 enqueue(struct run *r, struct job *j)
 {
-	if (r->nqueued >= (size_t)r->maxqueue) {
-		warnx("queue full (%lld waiting): message from %s dropped",
-		    r->maxqueue, j->from);
-		job_free(j);
-		return;
-	}
+	struct job	*prev = r->tail;
+
 	if (r->tail == NULL)
 		r->head = j;
 	else
 		r->tail->next = j;
 	r->tail = j;
 	r->nqueued++;
+	start_jobs(r);
+	if (r->nqueued <= (size_t)r->maxqueue)
+		return;
+	warnx("queue full (%lld waiting): message from %s dropped",
+	    r->maxqueue, j->from);
+	/* Over the bound, nothing started: j is still the tail, after prev. */
+	if ((r->tail = prev) == NULL)
+		r->head = NULL;
+	else
+		prev->next = NULL;
+	r->nqueued--;
+	job_free(j);
 }
 
 static void

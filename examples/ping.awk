@@ -19,11 +19,15 @@ $1 == "message" {
 		if ($i ~ /^@from=/) to = "@to=" substr($i, 7)
 		if ($i ~ /^@type=/) type = OFS $i
 	}
-	for (; i < NF; i++)
-		if ($i == "(body") {
+	# Its body: "(body" then a text item, not inside another child.
+	for (depth = 0; i < NF; i++) {
+		if ($i == "(body" && depth == 0) {
 			if ($(i + 1) ~ /^-/) body = $(i + 1)
 			break
 		}
+		if ($i ~ /^\(/) depth++
+		if ($i == ")") depth--
+	}
 	if (to == "" || body == "" ||
 	    (type != "" && type !~ /^\t@type=(chat|normal)$/))
 		next

@@ -13,6 +13,9 @@
 
 #include <sys/stat.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <err.h>
 #include <errno.h>
@@ -50,6 +53,7 @@ struct job {
 
 struct run {
 	char		**argv;		/* the program */
+	pid_t		 self;		/* our pid, for the programs */
 	long long	 maxrun, maxqueue, maxout, seconds;
 	struct job	**running;	/* maxrun slots, NULL when free */
 	size_t		 nrunning;
@@ -287,6 +291,12 @@ exec_program(struct run *r, struct job *j, int in, int out)
 {
 	if (setpgid(0, 0) == -1)
 		err(127, "setpgid");
+#ifdef __linux__
+	/* Killed with us even by SIGKILL, which leaves us no time to kill
+	 * its group (xmpp-echo -x sends it to ours 3 s after EOF). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != r->self)
+		_exit(127);
+#endif
 	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1)
 		err(127, "dup2");
 	set_env("XMPP_FROM", j->from);
@@ -799,6 +809,7 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage(stderr, 1);
 	r.argv = argv;
+	r.self = getpid();
 	if ((r.running = calloc((size_t)r.maxrun, sizeof(*r.running))) == NULL)
 		err(1, "calloc");
 	setup_signals(&r);

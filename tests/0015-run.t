@@ -3,7 +3,7 @@
 # environment, the bounds on time, runs at once, queue and output, and
 # what gets no reply.
 . "$(dirname "$0")/lib.sh"
-plan 29
+plan 30
 
 RUN=$TOP/xmpp-run/xmpp-run
 # run ARGS: xmpp-run ARGS, never for more than 30 s (timeout(1) exits 124)
@@ -163,3 +163,18 @@ ended "$RUN_PID" 10
 is "$?" 0 "SIGTERM: exit 0"
 check "SIGTERM: the program's child is gone" wait_gone "$(cat "$T/child")" 5
 exec 3>&-
+
+# Under valgrind: hostile bodies, junk, a time limit, a full queue.
+if ! command -v valgrind >/dev/null; then
+	skip "valgrind: no error, no leak" "no valgrind"
+elif sanitized "$RUN"; then
+	skip "valgrind: no error, no leak" "sanitizer build"
+else
+	{ grep emoji "$T/in"; cat "$T/in"; printf 'junk\tx\n'; } >"$T/vg.in"
+	timeout 60 valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=all "$RUN" -c 2 -q 5 -t 1 sh -c \
+	    'case $(cat) in *emoji*) sleep 5 ;; esac; echo y' \
+	    <"$T/vg.in" >/dev/null 2>"$T/vg"
+	is "$?:$(grep -v '^xmpp-run: ' "$T/vg")" "0:" "valgrind: no error, no leak"
+	diag "$(cut -d : -f 3- "$T/vg" | sort | uniq -c)"
+fi

@@ -21,7 +21,7 @@ $TOP/examples/echo.sh
 $PY $TOP/examples/rot13.py
 $TOP/xmpp-run/xmpp-run -c 1 cat
 EOF
-plan $(($(wc -l <"$T/bots") * 3))
+plan $(($(wc -l <"$T/bots") * 3 + 2))
 
 echobot_setup
 
@@ -52,14 +52,19 @@ for l in open(sys.argv[1], encoding="utf-8"):
 	esac
 }
 
-while IFS= read -r bot; do
-	name=$(echo "$bot" | sed "s,$TOP/,,g; s,$PY,python3,")
+# xbot HANDLER: echobot.sh with -x HANDLER (xmpp-echo's options go after
+# the JID), stderr in $T/bot.err; BOT_PID
+xbot() {
 	: >"$T/bot.err"
-	# xmpp-echo's options go after the JID
 	spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" -n 1 -t plain \
-	    -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost -x "$bot" \
+	    -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost -x "$1" \
 	    2>>"$T/bot.err" </dev/null
 	BOT_PID=$spawned
+}
+
+while IFS= read -r bot; do
+	name=$(echo "$bot" | sed "s,$TOP/,,g; s,$PY,python3,")
+	xbot "$bot"
 	alice --no-tls --send "$T/hostile" --expect "$n" --timeout 60 \
 	    >"$T/got" </dev/null
 	is "$?" 0 "$name: $n answers through Prosody" ||
@@ -69,3 +74,22 @@ while IFS= read -r bot; do
 	is "$(jfield type "$T/got" | sort -u)" '"chat"' "$name: of type chat"
 	stop "$BOT_PID"
 done <"$T/bots"
+
+# xmpp-run: the sender in the environment; a program past its time
+# limit is killed, and the next message is answered all the same.
+cat >"$T/slow.sh" <<'END'
+body=$(cat)
+[ "$body" = slow ] && exec sleep 300
+printf '%s said: %s\n' "$XMPP_FROM" "$body"
+END
+xbot "$TOP/xmpp-run/xmpp-run -t 1 sh $T/slow.sh"
+printf '"slow"\n"hi <there>"\n' >"$T/send"
+alice --no-tls --send "$T/send" --expect 1 --timeout 60 >"$T/got" </dev/null
+case $(jfield body "$T/got") in
+'"alice@localhost/'?*' said: hi <there>"') pass "xmpp-run: XMPP_FROM, the body" ;;
+*) fail "xmpp-run: XMPP_FROM, the body"; diag "$(cat "$T/got" "$T/bot.err")" ;;
+esac
+wait_file_grep "$T/bot.err" 'time limit reached' 10
+check "xmpp-run: the slow one killed, said on stderr" \
+    grep -q 'time limit reached, killed: no reply' "$T/bot.err"
+stop "$BOT_PID"

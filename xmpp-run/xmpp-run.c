@@ -31,7 +31,7 @@
 
 #include "record.h"
 
-#define LINE_MAX_IN	(4 * 1024 * 1024)	/* a record read: 256 KiB, escaped */
+#define LINE_MAX_IN	(4 * 1024 * 1024)	/* a 256 KiB stanza, escaped */
 #define OUT_MAX		(1024 * 1024)	/* replies not yet written: then wait */
 #define MAXRUN_MAX	256
 #define MAXQUEUE_MAX	100000
@@ -214,6 +214,11 @@ on_line(struct run *r, const char *line, size_t len)
 	const char	*errstr;
 
 	r->lineno++;
+	if (len > LINE_MAX_IN) {
+		warnx("line %lu: longer than %d bytes: skipped", r->lineno,
+		    LINE_MAX_IN);
+		return;
+	}
 	if (record_decode(line, len, &rec, &errstr) == -1) {
 		warnx("line %lu: %s: skipped", r->lineno, errstr);
 		return;
@@ -710,6 +715,21 @@ loop(struct run *r)
 	free(pfd);
 }
 
+/* The messages still waiting are dropped: we were told to stop. */
+static void
+free_all(struct run *r)
+{
+	struct job	*j;
+
+	while ((j = r->head) != NULL) {
+		r->head = j->next;
+		job_free(j);
+	}
+	free(r->running);
+	buf_free(&r->in);
+	buf_free(&r->out);
+}
+
 static long long
 number(int opt, const char *arg, long long min, long long max)
 {
@@ -815,13 +835,6 @@ main(int argc, char *argv[])
 	setup_signals(&r);
 	setup_stdio();
 	loop(&r);
-	free(r.running);
-	buf_free(&r.in);
-	buf_free(&r.out);
-	while (r.head != NULL) {
-		struct job *j = r.head;
-		r.head = j->next;
-		job_free(j);
-	}
+	free_all(&r);
 	return 0;
 }

@@ -13,8 +13,8 @@ build() {
 	mkdir -p "$_dir" &&
 	(cd "$TOP" && tar cf - --exclude='*.o' --exclude=config.h \
 	    --exclude=xmpp-connect/xmpp-connect --exclude=xmpp-parse/xmpp-parse \
-	    --exclude=xmpp-echo/xmpp-echo \
-	    Makefile common xmpp-connect xmpp-parse xmpp-echo) |
+	    --exclude=xmpp-echo/xmpp-echo --exclude=xmpp-run/xmpp-run \
+	    Makefile common xmpp-connect xmpp-parse xmpp-echo xmpp-run) |
 	    (cd "$_dir" && tar xf -) &&
 	# a plain build, whatever flags an outer make passes down
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$@" make -s -C "$_dir" \

@@ -18,6 +18,7 @@ for a in mawk gawk original-awk busybox; do
 	*) AWKS="$AWKS|$a -f" ;;
 	esac
 done
+[ -z "$AWKS" ] && AWKS="|awk -f"
 {
 	printf '%s\n' "${AWKS#|}" | tr '|' '\n' |
 	    sed "s,\$, $TOP/examples/ping.awk,"

@@ -21,7 +21,7 @@ $TOP/examples/echo.sh
 $PY $TOP/examples/rot13.py
 $TOP/xmpp-run/xmpp-run -c 1 cat
 EOF
-plan $(($(wc -l <"$T/bots") * 3 + 2))
+plan $(($(wc -l <"$T/bots") * 3 + 3))
 
 echobot_setup
 
@@ -93,3 +93,12 @@ wait_file_grep "$T/bot.err" 'time limit reached' 10
 check "xmpp-run: the slow one killed, said on stderr" \
     grep -q 'time limit reached, killed: no reply' "$T/bot.err"
 stop "$BOT_PID"
+
+# The end of the session: a run in progress is not left behind.
+xbot "$TOP/xmpp-run/xmpp-run -t 600 sh -c 'echo \$\$ >$T/run.pid; exec sleep 300'"
+echo '"stay"' >"$T/send"
+alice --no-tls --send "$T/send" --expect 0 --linger 1 >/dev/null </dev/null
+wait_file_grep "$T/run.pid" . 20
+stop "$BOT_PID"
+check "SIGTERM to the bot: the run of xmpp-run is gone" \
+    wait_gone "$(cat "$T/run.pid")" 10

@@ -59,7 +59,7 @@ is "$(echo "$disco" | grep -c 'type="result"')$ident" \
     '1category="client" name="echobot" type="bot" ' \
     "disco#info: a result, identity client/bot named echobot"
 is "$(echo "$disco" | grep -o 'var="[^"]*"' | tr '\n' ' ')" \
-    'var="http://jabber.org/protocol/disco#info" var="jabber:iq:version" var="urn:xmpp:ping" ' \
+    'var="http://jabber.org/protocol/disco#info" var="jabber:iq:version" var="urn:xmpp:ping" var="urn:xmpp:receipts" var="urn:xmpp:message-correct:0" ' \
     "disco#info: the features supported, no others"
 VERSION=$(sed -n 's/^VERSION = //p' "$TOP/Makefile")
 check "version: echobot $VERSION" sh -c "$(cat <<-'EOF'
@@ -151,7 +151,7 @@ send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=" + m.group(1).decode
          "(bind", "xmlns=" + BIND, "(jid", "-bot@localhost/echo", ")", ")"))
 m = expect("<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
 send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=" + m.group(1).decode()))
-expect("<presence/>")
+expect("<presence><c [^>]*/></presence>")
 if answer:
     for i in range(2):
         m = expect("<iq type='get' id='([^']+)' to='localhost'>"

@@ -102,7 +102,7 @@ def login(b, jid="bot@localhost/echo"):
     m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
     b.send(rec("iq", "xmlns=jabber:client", "@type=result",
                "@id=" + m.group(1)))
-    b.expect(r"<presence/>")
+    b.expect(r"<presence><c [^>]*/></presence>")
     b.sent = 0
 
 def msg(frm, body, to="bot@localhost/echo", typ="chat", mid="m"):
@@ -235,7 +235,7 @@ stanzas() {
 	$PY - "$T/$1.xml" <<-'EOF'
 	import re, sys
 	s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-	s = s[s.index("<presence/>") + 11:]
+	s = s[s.index("</presence>") + 11:]
 	for m in re.finditer(r"<(message|iq|presence)\b[^>]*?(/>|>.*?</\1>)", s, re.S):
 	    print(m.group(0))
 	EOF

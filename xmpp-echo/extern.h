@@ -35,11 +35,19 @@
 #define TRACE_CHUNK	(256 * 1024)	/* bytes traced per write(2) */
 #define STANZA_MIN	10000	/* -L: room for an error to any JID */
 #define IQ_COPY_MAX	1024	/* bytes of a request copied in an error */
+#define ECHOES_KEPT	32	/* recent echoes kept per sender: loops */
+#define ECHO_WINDOW	10000	/* ms: an echo back within it is a loop */
+#define IDS_KEPT	16	/* a sender's ids mapped to our echoes' */
+#define ID_MAX		32	/* bytes of our ids, NUL included */
+#define CAPS_NODE	"https://echobot.invalid/"	/* XEP-0115 */
 
 #define NS_PING		"urn:xmpp:ping"
 #define NS_DISCO_INFO	"http://jabber.org/protocol/disco#info"
 #define NS_VERSION	"jabber:iq:version"
 #define NS_ROSTER	"jabber:iq:roster"
+#define NS_RECEIPTS	"urn:xmpp:receipts"
+#define NS_CORRECT	"urn:xmpp:message-correct:0"
+#define NS_CAPS		"http://jabber.org/protocol/caps"
 
 /* Exit statuses, as in xmpp-echo(1). */
 enum {
@@ -67,14 +75,29 @@ enum state {
 	S_CLOSING	/* our close sent: the server's awaited */
 };
 
-/* A sender's token bucket, and what we last echoed to it. */
+/* An echo sent: the hash of its bodies, when; at 0: none, or seen back. */
+struct echo {
+	uint64_t	 hash;
+	int64_t		 at;
+};
+
+/* A message of the sender's (the hash of its id) and our echo of it. */
+struct echo_id {
+	uint64_t	 theirs;
+	char		 ours[ID_MAX];	/* "": none */
+};
+
+/* A sender's token bucket, and what we echoed to it lately. */
 struct sender {
 	char		*jid;		/* bare JID, ASCII lower case */
 	double		 tokens;
 	int64_t		 filled;	/* ms, tokens last counted */
 	int64_t		 seen;		/* ms, last message or request */
-	uint64_t	 last_echo;	/* hash of its bodies */
-	int		 echoed;	/* last_echo is set */
+	int		 told;		/* told its bucket is empty */
+	struct echo	 echoes[ECHOES_KEPT];	/* a ring */
+	size_t		 nextecho;
+	struct echo_id	 ids[IDS_KEPT];		/* a ring */
+	size_t		 nextid;
 };
 
 struct counters {
@@ -200,14 +223,18 @@ int	 addresses_ok(struct bot *, struct xnode *);
 struct sender	*sender_find(struct bot *, const char *, int64_t);
 int	 spend_token(struct bot *, const char *);
 uint64_t	 body_hash(const struct xnode *);
-int	 admit(struct bot *, const struct xnode *, uint64_t *);
+void	 remember_echo(struct bot *, const char *, uint64_t);
+struct sender	*admit(struct bot *, const struct xnode *);
 
 // echo.c
 void	 echo_message(struct bot *, const struct xnode *);
+int	 message_error(struct bot *, const struct xnode *, const char *,
+	    const char *, const char *);
 
 // session.c
 void	 on_stanza(struct bot *, const struct record *);
 void	 on_skipped(struct bot *, const struct record *);
+void	 put_caps(struct buf *);
 
 // stream.c
 void	 on_stream_error(struct bot *, const struct xnode *)
@@ -225,7 +252,7 @@ char	*get_password(const char *);
 
 // handler.c
 void	 handler_start(struct bot *);
-void	 handler_offer(struct bot *, const struct xnode *);
+int	 handler_offer(struct bot *, const struct xnode *);
 int	 handler_poll(struct bot *, struct pollfd *);
 void	 handler_io(struct bot *, const struct pollfd *);
 int64_t	 handler_deadline(const struct bot *);

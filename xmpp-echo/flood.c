@@ -62,6 +62,7 @@ take_token(struct bot *b, struct sender *s, int64_t now)
 	if (s->tokens < 1.0)
 		return 0;
 	s->tokens -= 1.0;
+	s->told = 0;	/* the bucket was not empty: the episode is over */
 	return 1;
 }
 
@@ -115,33 +116,97 @@ body_hash(const struct xnode *m)
 }
 
 /*
- * Too big, our own echo come back (two bots would otherwise talk
- * forever), or over the sender's rate: dropped and counted.
+ * Loop control.  Another bot that echoes us sends our echo back, within
+ * a round trip: a body we echoed to that sender in the last ECHO_WINDOW
+ * ms is taken for our echo come back, and dropped.  Up to ECHOES_KEPT
+ * echoes a sender are kept, as many as may be in flight between two
+ * bots.  An echo matches once: a person's same text, sent once more in
+ * the window, is dropped once, then echoed again.
  */
-int
-admit(struct bot *b, const struct xnode *m, uint64_t *hash)
+
+static void
+note_echo(struct sender *s, uint64_t hash, int64_t now)
+{
+	s->echoes[s->nextecho].hash = hash;
+	s->echoes[s->nextecho].at = now;
+	s->nextecho = (s->nextecho + 1) % ECHOES_KEPT;
+}
+
+/* A message of ours to the address to, sent by the handler (-x). */
+void
+remember_echo(struct bot *b, const char *to, uint64_t hash)
+{
+	int64_t now = now_ms();
+
+	note_echo(sender_find(b, to, now), hash, now);
+}
+
+static int
+came_back(struct sender *s, uint64_t hash, int64_t now)
+{
+	struct echo *e;
+	size_t i;
+
+	for (i = 0; i < ECHOES_KEPT; i++) {
+		e = &s->echoes[i];
+		if (e->at != 0 && e->hash == hash &&
+		    now - e->at <= ECHO_WINDOW) {
+			e->at = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * RFC 6120 section 8.3.3.18: the sender is told once that its bucket
+ * is empty, when it first finds it so; not again until a message of
+ * its gets through.  The error costs no token: there is none.
+ */
+static void
+tell_empty(struct bot *b, struct sender *s, const struct xnode *m)
+{
+	struct buf text = { 0 };
+
+	if (s->told)
+		return;
+	s->told = 1;
+	buf_printf(&text, "too many messages: the bot echoes %lld at once, "
+	    "then %lld a minute; try again later", b->burst, b->rate);
+	(void)message_error(b, m, "wait", "resource-constraint",
+	    buf_str(&text));
+	buf_free(&text);
+}
+
+/*
+ * Too big, our own echo come back (two bots would otherwise talk
+ * forever), or over the sender's rate: dropped and counted.  Else the
+ * sender, whose bucket paid for the answer.
+ */
+struct sender *
+admit(struct bot *b, const struct xnode *m)
 {
 	struct sender *s;
 	int64_t now = now_ms();
+	uint64_t hash;
 
 	s = sender_find(b, xnode_attr(m, "from"), now);
 	if ((long long)body_size(m) > b->maxbody) {
 		b->count.size++;
-		return 0;
+		return NULL;
 	}
-	*hash = body_hash(m);
-	if (s->echoed && s->last_echo == *hash) {
+	hash = body_hash(m);
+	if (came_back(s, hash, now)) {
 		b->count.loop++;
-		return 0;
+		return NULL;
 	}
 	if (!take_token(b, s, now)) {
 		b->count.rate++;
-		return 0;
+		tell_empty(b, s, m);
+		return NULL;
 	}
 	/* With -x, what is compared is what the handler sent to s. */
-	if (b->h.cmd == NULL) {
-		s->last_echo = *hash;
-		s->echoed = 1;
-	}
-	return 1;
+	if (b->h.cmd == NULL)
+		note_echo(s, hash, now);
+	return s;
 }

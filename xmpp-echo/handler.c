@@ -66,28 +66,13 @@ waiting(const struct handler *h)
 static void
 send_busy(struct bot *b, const struct xnode *m, const char *why)
 {
-	const char *id = xnode_attr(m, "id");
-	struct buf x = { 0 };
-
-	buf_adds(&x, "<message to='");
-	xml_escapes(&x, xnode_attr(m, "from"));
-	buf_adds(&x, "' type='error'");
-	if (id != NULL) {
-		buf_adds(&x, " id='");
-		xml_escapes(&x, id);
-		buf_addc(&x, '\'');
-	}
-	buf_printf(&x, "><error type='wait'><resource-constraint xmlns='"
-	    NS_STANZAS "'/><text xmlns='" NS_STANZAS "' xml:lang='en'>%s"
-	    "</text></error></message>", why);
 	b->h.busy++;
-	if ((long long)x.len <= b->maxstanza)
-		send_xml(b, &x, NULL);
-	buf_free(&x);
+	(void)message_error(b, m, "wait", "resource-constraint", why);
 }
 
-/* An admitted message: its record, as it came, queued for the handler. */
-void
+/* An admitted message: its record, as it came, queued for the handler;
+ * or a busy error, and 0. */
+int
 handler_offer(struct bot *b, const struct xnode *m)
 {
 	struct handler *h = &b->h;
@@ -95,16 +80,17 @@ handler_offer(struct bot *b, const struct xnode *m)
 
 	if (!h->up) {
 		send_busy(b, m, "the bot's handler is not running");
-		return;
+		return 0;
 	}
 	if (n >= QUEUE_MAX || (n > 0 &&
 	    h->q.len - h->qoff + b->linelen + 1 > QUEUE_BYTES)) {
 		send_busy(b, m, "the bot's handler is busy");
-		return;
+		return 0;
 	}
 	buf_add(&h->q, b->line, b->linelen);
 	buf_addc(&h->q, '\n');
 	h->handed++;
+	return 1;
 }
 
 /* What the pipe takes now; the rest waits. */
@@ -218,14 +204,10 @@ fill_id(struct bot *b, struct xnode *n)
 static void
 remember_reply(struct bot *b, const struct record *r)
 {
-	struct sender *s;
-
 	if (strcmp(r->kind, "message") != 0 ||
 	    xnode_child(r->root, NS_CLIENT, "body") == NULL)
 		return;
-	s = sender_find(b, xnode_attr(r->root, "to"), now_ms());
-	s->last_echo = body_hash(r->root);
-	s->echoed = 1;
+	remember_echo(b, xnode_attr(r->root, "to"), body_hash(r->root));
 }
 
 static void

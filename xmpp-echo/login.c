@@ -94,13 +94,14 @@ go_online(struct bot *b)
 {
 	struct buf x = { 0 };
 
-	if (b->status == NULL)
-		buf_adds(&x, "<presence/>");
-	else {
-		buf_adds(&x, "<presence><status>");
+	buf_adds(&x, "<presence>");
+	if (b->status != NULL) {
+		buf_adds(&x, "<status>");
 		xml_texts(&x, b->status);
-		buf_adds(&x, "</status></presence>");
+		buf_adds(&x, "</status>");
 	}
+	put_caps(&x);
+	buf_adds(&x, "</presence>");
 	send_xml(b, &x, NULL);
 	buf_free(&x);
 	b->state = S_ONLINE;

@@ -1,7 +1,11 @@
 /* session.c - answers: iqs, presence, the stanzas of the session */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <nettle/base64.h>
+#include <nettle/sha1.h>
 
 #include "record.h"
 #include "extern.h"
@@ -11,13 +15,96 @@
  * exactly one answer, a result or an error; results and errors none.
  */
 
-static const char disco_info[] =
-    "<query xmlns='" NS_DISCO_INFO "'>"
-    "<identity category='client' type='bot' name='echobot'/>"
-    "<feature var='" NS_DISCO_INFO "'/>"
-    "<feature var='" NS_VERSION "'/>"
-    "<feature var='" NS_PING "'/>"
-    "</query>";
+/*
+ * XEP-0030: who we are and what we do.  The same lists make the
+ * XEP-0115 ver, so the caps in our presence always say what disco#info
+ * answers.
+ */
+#define ID_CATEGORY	"client"
+#define ID_TYPE		"bot"
+#define ID_NAME		"echobot"
+
+static const char *const features[] = {
+	NS_DISCO_INFO,
+	NS_VERSION,
+	NS_PING,
+	NS_RECEIPTS,
+	NS_CORRECT
+};
+#define NFEATURES	(sizeof features / sizeof features[0])
+
+static void
+put_disco_info(struct buf *x, const char *node)
+{
+	size_t i;
+
+	buf_adds(x, "<query xmlns='" NS_DISCO_INFO "'");
+	if (node != NULL) {
+		buf_adds(x, " node='");
+		xml_escapes(x, node);
+		buf_addc(x, '\'');
+	}
+	buf_adds(x, "><identity category='" ID_CATEGORY "' type='" ID_TYPE
+	    "' name='" ID_NAME "'/>");
+	for (i = 0; i < NFEATURES; i++)
+		buf_printf(x, "<feature var='%s'/>", features[i]);
+	buf_adds(x, "</query>");
+}
+
+static int
+by_octets(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * XEP-0115 section 5.1: the identity as category/type/lang/name, then
+ * the features in octet order, each followed by '<'; its SHA-1 in
+ * base64.  Made once: the lists never change.
+ */
+static const char *
+caps_ver(void)
+{
+	static char ver[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
+	const char *sorted[NFEATURES];
+	uint8_t digest[SHA1_DIGEST_SIZE];
+	struct sha1_ctx ctx;
+	struct buf s = { 0 };
+	size_t i;
+
+	if (ver[0] != '\0')
+		return ver;
+	memcpy(sorted, features, sizeof sorted);
+	qsort(sorted, NFEATURES, sizeof sorted[0], by_octets);
+	buf_adds(&s, ID_CATEGORY "/" ID_TYPE "//" ID_NAME "<");
+	for (i = 0; i < NFEATURES; i++)
+		buf_printf(&s, "%s<", sorted[i]);
+	sha1_init(&ctx);
+	sha1_update(&ctx, s.len, (const uint8_t *)s.p);
+	sha1_digest(&ctx, sizeof digest, digest);
+	base64_encode_raw(ver, sizeof digest, digest);
+	ver[sizeof ver - 1] = '\0';
+	buf_free(&s);
+	return ver;
+}
+
+/* XEP-0115: our caps, for every available presence. */
+void
+put_caps(struct buf *x)
+{
+	buf_printf(x, "<c xmlns='" NS_CAPS "' hash='sha-1' node='"
+	    CAPS_NODE "' ver='%s'/>", caps_ver());
+}
+
+/* The node of our caps, node#ver (XEP-0115 section 6.2)? */
+static int
+is_caps_node(const char *node)
+{
+	size_t n = strlen(CAPS_NODE);
+
+	return strncmp(node, CAPS_NODE, n) == 0 && node[n] == '#' &&
+	    strcmp(node + n + 1, caps_ver()) == 0;
+}
 
 /* XEP-0092: no <os/>, it would tell an attacker what to aim at. */
 static const char version_info[] =
@@ -51,6 +138,18 @@ iq_result(struct bot *b, const struct xnode *iq, const char *payload)
 	buf_adds(&x, "</iq>");
 	sent = send_bounded(b, &x);
 	buf_free(&x);
+	return sent;
+}
+
+static int
+disco_result(struct bot *b, const struct xnode *iq, const char *node)
+{
+	struct buf q = { 0 };
+	int sent;
+
+	put_disco_info(&q, node);
+	sent = iq_result(b, iq, buf_str(&q));
+	buf_free(&q);
 	return sent;
 }
 
@@ -117,6 +216,7 @@ answer_iq(struct bot *b, const struct xnode *iq)
 	const char *type = xnode_attr(iq, "type");
 	const char *from = xnode_attr(iq, "from");
 	const struct xnode *q = payload(iq);
+	const char *node;
 	int get, sent;
 
 	if (type == NULL || xnode_attr(iq, "id") == NULL ||
@@ -134,8 +234,8 @@ answer_iq(struct bot *b, const struct xnode *iq)
 	if (get && is_elem(q, NS_PING, "ping"))
 		sent = iq_result(b, iq, "");
 	else if (get && is_elem(q, NS_DISCO_INFO, "query") &&
-	    xnode_attr(q, "node") == NULL)
-		sent = iq_result(b, iq, disco_info);
+	    ((node = xnode_attr(q, "node")) == NULL || is_caps_node(node)))
+		sent = disco_result(b, iq, node);
 	else if (get && is_elem(q, NS_VERSION, "query"))
 		sent = iq_result(b, iq, version_info);
 	else if (!get && roster_push(b, iq, q))

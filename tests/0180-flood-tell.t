@@ -40,9 +40,11 @@ check "the counters: 10 echoed, 20 rate-dropped" test $n -gt 0
 is "$(grep -c "^> <message .*<resource-constraint " "$T/bot.err")" 1 \
     "one error for the 20 messages over the rate"
 
-# Errors from alice, her bucket still empty: no answer, no error.
+# Errors from alice, her bucket still empty: no answer, no error.  To
+# the bot's full JID: a server drops errors to a bare JID (RFC 6121
+# section 8.5.2.1.1).
 printf '{"type": "error", "body": "e%d"}\n' 1 2 3 >"$T/errs"
-alice --no-tls --send "$T/errs" --linger 0 --timeout 30 >/dev/null
+alice --no-tls --full-jid --send "$T/errs" --linger 0 --timeout 30 >/dev/null
 n=50
 while [ $n -gt 0 ]; do
 	[ "$(grep -c '^< message.*@type=error' "$T/bot.err")" -ge 3 ] && break

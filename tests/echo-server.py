@@ -120,7 +120,7 @@ def online(b):
     m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
     b.send(rec("iq", "xmlns=jabber:client", "@type=result",
                "@id=" + m.group(1)))
-    b.expect(r"<presence/>")
+    b.expect(r"<presence><c [^>]*/></presence>")
 
 
 # Online, the server stops reading and keeps sending 4 KiB messages as

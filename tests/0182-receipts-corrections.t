@@ -1,8 +1,9 @@
 #!/bin/sh
 # XEP-0184 receipts and XEP-0308 corrections against a private Prosody,
-# with slixmpp as the peer; an empty body is not echoed.
+# with slixmpp as the peer; an empty body is not echoed.  With -x, the
+# receipt goes when the message is queued for the handler.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 11
 
 echobot_setup
 bot_start -n 1 -t plain -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
@@ -44,3 +45,15 @@ is "$(field 5 replace)" "$m1" \
 is "$(field 6 replace) $(field 7 replace)" "null null" \
     "a correction of a message unknown, and the rest: new messages"
 kill -0 "$BOT_PID" 2>/dev/null || diag "$(cat "$T/bot.err")"
+stop "$BOT_PID"
+
+# -x: a handler that reads every record and answers none.
+spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" -n 1 -t plain \
+    -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost \
+    -x 'cat >/dev/null' 2>>"$T/xbot.err" </dev/null
+echo '{"id": "h1", "body": "to the handler", "receipt": true}' >"$T/send2"
+alice --no-tls --receipts --errors --send "$T/send2" --expect 1 \
+    --timeout 30 >"$T/got2"
+is "$?" 0 "-x: alice got an answer"
+is "$(jfield received "$T/got2") $(jfield body "$T/got2")" '"h1" null' \
+    "-x: the receipt, once the message is queued for the handler"

@@ -32,7 +32,8 @@ ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/auth.o xmpp-echo/check.o \
 	xmpp-echo/echo.o xmpp-echo/flood.o xmpp-echo/handler.o xmpp-echo/jid.o \
 	xmpp-echo/live.o xmpp-echo/login.o xmpp-echo/output.o \
 	xmpp-echo/password.o xmpp-echo/sasl.o xmpp-echo/session.o \
-	xmpp-echo/stream.o xmpp-echo/supervise.o
+	xmpp-echo/sm.o xmpp-echo/smfile.o xmpp-echo/stream.o \
+	xmpp-echo/supervise.o
 UNIT = tests/unit/record-test tests/unit/sasl-test tests/unit/sandbox-test
 RUN_OBJ = xmpp-run/xmpp-run.o
 

@@ -15,6 +15,8 @@
  * handler.c: -x, the records to and from the handler.
  * check.c: -x, what a handler may send.
  * supervise.c: -x, the process that runs the handler and restarts it.
+ * sm.c: stream management (XEP-0198): counters, acks, resumption.
+ * smfile.c: -S, the state resumption needs, kept in a file.
  */
 #ifndef EXTERN_H
 #define EXTERN_H
@@ -48,6 +50,12 @@
 #define NS_RECEIPTS	"urn:xmpp:receipts"
 #define NS_CORRECT	"urn:xmpp:message-correct:0"
 #define NS_CAPS		"http://jabber.org/protocol/caps"
+#define NS_SM		"urn:xmpp:sm:3"
+
+#define SM_WINDOW	5	/* stanzas sent between two <r/> */
+#define SM_QUEUE_MAX	256	/* unacknowledged stanzas kept */
+#define SM_QUEUE_BYTES	(1024 * 1024)	/* their bytes, at most */
+#define SM_ID_MAX	1024	/* bytes of a resumption id or location */
 
 /* Exit statuses, as in xmpp-echo(1). */
 enum {
@@ -67,7 +75,8 @@ enum state {
 	S_FEATURES,	/* features awaited: pick a mechanism */
 	S_SASL,		/* challenge, success or failure awaited */
 	S_REOPEN,	/* stream header awaited after SASL */
-	S_REFEATURES,	/* features awaited: bind */
+	S_REFEATURES,	/* features awaited: bind or resume */
+	S_RESUME,	/* <resumed/> or <failed/> awaited */
 	S_BIND,		/* bind result awaited */
 	S_SESSION,	/* session result awaited */
 	S_ROSTER,	/* roster result awaited */
@@ -98,6 +107,30 @@ struct sender {
 	size_t		 nextecho;
 	struct echo_id	 ids[IDS_KEPT];		/* a ring */
 	size_t		 nextid;
+};
+
+/*
+ * Stream management (XEP-0198).  Counters are modulo 2^32 (section 4).
+ * The queue holds the last qlen stanzas sent, out - qlen + 1 to out,
+ * for a resend after resumption.
+ */
+struct sm {
+	int		 offered;	/* <sm/> in the features */
+	int		 on;		/* <enable/> sent: stanzas counted */
+	int		 enabled;	/* <enabled/> or <resumed/> came */
+	char		*id;		/* resumption id; NULL: none */
+	char		*location;	/* kept, never used: see -S */
+	uint32_t	 in;		/* h: stanzas handled from the server */
+	uint32_t	 out;		/* stanzas sent */
+	uint32_t	 acked;		/* of them, acknowledged by the server */
+	uint32_t	 asked;		/* out at our last <r/> */
+	int64_t		 r_sent;	/* ms; 0: no <a/> awaited */
+	struct buf	 q[SM_QUEUE_MAX];	/* a ring */
+	size_t		 qhead, qlen, qbytes;
+	unsigned long long forgot, resent;
+	int		 fd;		/* -S state file; -1: none */
+	int		 dirty;		/* state to write */
+	uint64_t	 gen;		/* writes of the state file */
 };
 
 struct counters {
@@ -166,6 +199,7 @@ struct bot {
 	struct counters	 count;
 
 	struct handler	 h;		/* -x */
+	struct sm	 sm;
 	const char	*line;		/* the record being handled, raw */
 	size_t		 linelen;
 
@@ -205,6 +239,7 @@ void	 fail_cond(struct bot *, int, const char *, const struct xnode *,
 	    const char *) __attribute__((noreturn));
 void	 send_iq(struct bot *, const char *, const char *, const char *,
 	    const char *, const char *);
+void	 send_bind(struct bot *);
 void	 go_online(struct bot *);
 int	 is_kind(const struct record *, const char *, const char *);
 void	 settle(struct bot *);
@@ -265,5 +300,23 @@ const char	*stanza_refused(const struct record *);
 
 // supervise.c
 void	 supervise_start(struct handler *);
+
+// sm.c
+void	 sm_enable(struct bot *);
+void	 sm_resume(struct bot *);
+void	 sm_record(struct bot *, const struct record *);
+void	 sm_count_in(struct bot *, const struct record *);
+void	 sm_sent(struct bot *, const struct buf *);
+void	 sm_tick(struct bot *);
+int	 sm_request_idle(struct bot *);
+int64_t	 sm_deadline(const struct bot *);
+void	 sm_check_timer(struct bot *, int64_t);
+void	 sm_forget(struct bot *);
+void	 sm_queue_push(struct sm *, const char *, size_t);
+void	 sm_queue_clear(struct sm *);
+
+// smfile.c
+void	 sm_state_open(struct bot *, const char *);
+void	 sm_state_save(struct bot *);
 
 #endif

@@ -51,6 +51,8 @@ next_deadline(const struct bot *b)
 			t = b->ping_sent + b->timeout;
 		if (b->ping_sent == 0 && b->last_read + b->idle < t)
 			t = b->last_read + b->idle;
+		if (sm_deadline(b) < t)
+			t = sm_deadline(b);
 		break;
 	default:
 		t = b->step_by;
@@ -69,6 +71,7 @@ static const char *const awaited[] = {
 	[S_SASL] = "SASL answer",
 	[S_REOPEN] = "stream header",
 	[S_REFEATURES] = "stream features",
+	[S_RESUME] = "resumption answer",
 	[S_BIND] = "resource binding result",
 	[S_SESSION] = "session result",
 	[S_ROSTER] = "roster"
@@ -91,9 +94,11 @@ check_timers(struct bot *b)
 		if (b->ping_sent != 0 && now - b->ping_sent >= b->timeout)
 			fail(b, EX_TIMEOUT, "server did not answer a ping in "
 			    "%lld s", (long long)(b->timeout / 1000));
+		sm_check_timer(b, now);
 		if (b->ping_sent == 0 && now - b->last_read >= b->idle)
 			send_ping(b);
-		if (queued(b) == 0 && now - b->last_write >= b->keepalive)
+		if (queued(b) == 0 && now - b->last_write >= b->keepalive &&
+		    !sm_request_idle(b))
 			send_str(b, " ");
 		break;
 	default:
@@ -154,8 +159,13 @@ begin_close(struct bot *b)
 
 	if (b->state == S_CLOSING)
 		finish_close(b);	/* asked twice: no more waiting */
-	/* Queued: a write error then ends the wait (flush_out()). */
-	if (b->state == S_ONLINE)
+	/*
+	 * Queued: a write error then ends the wait (flush_out()).  Under
+	 * stream management the close alone says it (RFC 6121 section
+	 * 4.6.1: the server sends our unavailable presence): a bye that
+	 * did not reach the server would be resent on resumption.
+	 */
+	if (b->state == S_ONLINE && !b->sm.enabled)
 		send_str(b, bye);
 	send_str(b, "</stream:stream>");
 	b->open = 0;
@@ -223,6 +233,7 @@ run(struct bot *b)
 			begin_close(b);
 		}
 		check_timers(b);
+		sm_tick(b);
 		flush_out(b);
 		if (wait_input(b) && !read_input(b))
 			end_of_input(b);

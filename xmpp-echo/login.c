@@ -1,5 +1,6 @@
 /* login.c - the state machine: the login steps, bind, roster, presence */
 
+#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ send_iq(struct bot *b, const char *type, const char *to,
 	buf_free(&x);
 }
 
-static void
+void
 send_bind(struct bot *b)
 {
 	if (b->resource != NULL)
@@ -196,6 +197,15 @@ st_refeatures(struct bot *b, const struct record *r)
 
 	if (!is_kind(r, "stream:features", NS_STREAM))
 		unexpected(b, r);
+	b->sm.offered = xnode_child(r->root, NS_SM, "sm") != NULL;
+	if (b->sm.id != NULL && b->sm.offered) {
+		sm_resume(b);
+		return;
+	}
+	if (b->sm.id != NULL) {
+		warnx("stream management no longer offered: a new session");
+		sm_forget(b);
+	}
 	if (xnode_child(r->root, NS_BIND, "bind") == NULL)
 		fail(b, EX_PROTO, "server offers no resource binding");
 	/*
@@ -269,6 +279,9 @@ st_bind(struct bot *b, const struct record *r)
 	b->full = xnode_text(jid);
 	check_bound(b);
 	settle(b);
+	/* XEP-0198 section 3: once bound; the rest is counted. */
+	if (b->sm.offered)
+		sm_enable(b);
 	if (b->session) {
 		send_iq(b, "set", NULL, "<session xmlns='" NS_SESSION "'/>",
 		    NULL, "");
@@ -304,6 +317,13 @@ st_roster(struct bot *b, const struct record *r)
 	go_online(b);
 }
 
+/* Only <resumed/> or <failed/> may come (sm.c), nothing else. */
+static void
+st_resume(struct bot *b, const struct record *r)
+{
+	unexpected(b, r);
+}
+
 static void
 st_online(struct bot *b, const struct record *r)
 {
@@ -324,6 +344,7 @@ static void (*const handler[])(struct bot *, const struct record *) = {
 	[S_SASL] = st_sasl,
 	[S_REOPEN] = st_open,
 	[S_REFEATURES] = st_refeatures,
+	[S_RESUME] = st_resume,
 	[S_BIND] = st_bind,
 	[S_SESSION] = st_session,
 	[S_ROSTER] = st_roster,
@@ -337,6 +358,7 @@ dispatch(struct bot *b, const struct record *r)
 {
 	const char *off;
 	char *t, *msg;
+	int counted;
 
 	if (b->state == S_CLOSING && (strcmp(r->kind, KIND_CLOSE) == 0 ||
 	    strcmp(r->kind, KIND_ERROR) == 0 ||
@@ -351,17 +373,26 @@ dispatch(struct bot *b, const struct record *r)
 		    off != NULL ? off : "?", msg);
 	}
 	if (strcmp(r->kind, KIND_CLOSE) == 0) {
-		/* RFC 6120 section 4.4: answer the close, then we are done. */
+		/* RFC 6120 section 4.4: answer the close, then we are done;
+		 * so is the session (XEP-0198 section 5). */
+		sm_forget(b);
 		send_str(b, "</stream:stream>");
 		leave(b, EX_OK);
 	}
 	if (is_kind(r, "stream:error", NS_STREAM))
 		on_stream_error(b, r->root);
-	if (strcmp(r->kind, KIND_SKIPPED) == 0) {
-		on_skipped(b, r);
+	if (ns_equal(r->root->ns, NS_SM)) {
+		sm_record(b, r);
 		return;
 	}
-	handler[b->state](b, r);
+	/* Counted once handled: a stanza that ends the run is not. */
+	counted = b->sm.enabled;
+	if (strcmp(r->kind, KIND_SKIPPED) == 0)
+		on_skipped(b, r);
+	else
+		handler[b->state](b, r);
+	if (counted)
+		sm_count_in(b, r);
 }
 
 /*

@@ -91,6 +91,7 @@ send_xml(struct bot *b, struct buf *x, const char *redacted)
 	else
 		trace(b, '>', x->p, x->len);
 	buf_add(&b->out, x->p, x->len);
+	sm_sent(b, x);
 }
 
 /*
@@ -227,6 +228,9 @@ print_counters(const struct bot *b)
 	    c->echoed, c->rate, c->size, c->loop, c->iq, c->jid);
 	if (b->h.cmd != NULL)
 		handler_counters(b, &x);
+	if (b->sm.resent > 0 || b->sm.forgot > 0)
+		buf_printf(&x, ", resent %llu, forgotten %llu",
+		    b->sm.resent, b->sm.forgot);
 	warnx("%s", buf_str(&x));
 	buf_free(&x);
 }
@@ -235,6 +239,8 @@ print_counters(const struct bot *b)
 void
 leave(struct bot *b, int status)
 {
+	/* The state before the output: see sm_state_save(). */
+	sm_state_save(b);
 	(void)drain(b, exit_deadline(b));
 	if (b->h.cmd != NULL)
 		handler_stop(b);

@@ -41,6 +41,9 @@ on_stream_error(struct bot *b, const struct xnode *n)
 	const char *cond = condition(n, NS_STREAMS_ERR);
 	char *host, *safe;
 
+	/* The server ends the session with the stream: nothing to resume. */
+	sm_forget(b);
+
 	/* The host to try instead is the element's text (section 4.9.3.19). */
 	if (strcmp(cond, "see-other-host") == 0 &&
 	    (c = xnode_child(n, NS_STREAMS_ERR, cond)) != NULL) {

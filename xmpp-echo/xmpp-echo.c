@@ -33,8 +33,9 @@ usage(FILE *fp, int status)
 	    "[-k keepalive] [-L maxstanza]\n"
 	    "                 [-l maxbody] [-m mechanisms] [-O outrate] "
 	    "[-p passfile] [-R rate]\n"
-	    "                 [-r resource] [-s status] [-t timeout] "
-	    "[-x command] jid\n");
+	    "                 [-r resource] [-S statefile] [-s status] "
+	    "[-t timeout]\n"
+	    "                 [-x command] jid\n");
 	exit(status);
 }
 
@@ -150,6 +151,7 @@ defaults(struct bot *b)
 	b->idle = 90 * 1000;
 	b->timeout = 30 * 1000;
 	b->h.rate = 600;
+	b->sm.fd = -1;
 }
 
 /* The options of limits and timers; 0 if ch is none of them. */
@@ -220,12 +222,12 @@ int
 main(int argc, char *argv[])
 {
 	struct bot b = { 0 };
-	const char *passfile = NULL;
+	const char *passfile = NULL, *statefile = NULL;
 	int ch, confine = 1;
 
 	defaults(&b);
 	while ((ch = getopt(argc, argv,
-	    "Ab:ehi:k:L:l:m:O:p:PR:r:s:t:vVx:X")) != -1) {
+	    "Ab:ehi:k:L:l:m:O:p:PR:r:S:s:t:vVx:X")) != -1) {
 		if (number_option(&b, ch, optarg) ||
 		    text_option(&b, ch, optarg))
 			continue;
@@ -241,6 +243,9 @@ main(int argc, char *argv[])
 			usage(stdout, EX_OK);
 		case 'p':
 			passfile = optarg;
+			break;
+		case 'S':
+			statefile = optarg;
 			break;
 		case 'v':
 			b.verbose = 1;
@@ -267,6 +272,9 @@ main(int argc, char *argv[])
 	if (b.h.cmd != NULL)
 		handler_start(&b);
 	b.pass = get_password(passfile);
+	/* Open for good: the sandbox allows no open(2). */
+	if (statefile != NULL)
+		sm_state_open(&b, statefile);
 	nonblocking_stdout();
 	setup_signals(&b);
 	snprintf(b.idprefix, sizeof b.idprefix, "%08x", arc4random());

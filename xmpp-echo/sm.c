@@ -1,0 +1,390 @@
+/*
+ * sm.c - stream management (XEP-0198): counters, acks, resumption
+ *
+ * Both counters start at zero (section 4): out, the stanzas sent, when
+ * <enable/> is sent; in, the stanzas handled from the server, when its
+ * <enabled/> comes, as the server's count starts when it sends it.
+ * The server's <r/> gets <a h='in'/>; every SM_WINDOW stanzas sent we
+ * ask for its count, and what it acknowledges leaves the queue.  An
+ * <r/> not answered within timeout ms ends the run, as a ping does.
+ */
+#include <err.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "extern.h"
+
+/* Our own XML: a stanza starts with one of these element names. */
+static int
+is_stanza_xml(const struct buf *x)
+{
+	static const char *const names[] = { "<message", "<presence",
+	    "<iq" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		n = strlen(names[i]);
+		if (x->len > n && memcmp(x->p, names[i], n) == 0 &&
+		    strchr(" />", x->p[n]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+is_stanza_record(const struct record *r)
+{
+	const struct xnode *n = r->root;
+
+	if (strcmp(r->kind, KIND_SKIPPED) == 0)
+		n = n->child;
+	return n != NULL && n->name != NULL && ns_equal(n->ns, NS_CLIENT) &&
+	    (strcmp(n->name, "message") == 0 ||
+	    strcmp(n->name, "presence") == 0 || strcmp(n->name, "iq") == 0);
+}
+
+/*
+ * The queue, a ring.  It holds the last stanzas sent without a gap:
+ * past SM_QUEUE_MAX stanzas or SM_QUEUE_BYTES bytes the oldest are
+ * forgotten, and a stanza bigger than that forgets them all.
+ */
+
+static void
+queue_pop(struct sm *s)
+{
+	struct buf *x = &s->q[s->qhead];
+
+	s->qbytes -= x->len;
+	buf_free(x);
+	s->qhead = (s->qhead + 1) % SM_QUEUE_MAX;
+	s->qlen--;
+}
+
+void
+sm_queue_clear(struct sm *s)
+{
+	while (s->qlen > 0)
+		queue_pop(s);
+	s->qhead = 0;
+}
+
+void
+sm_queue_push(struct sm *s, const char *p, size_t len)
+{
+	struct buf *x;
+
+	if (len > SM_QUEUE_BYTES) {
+		s->forgot += s->qlen + 1;
+		sm_queue_clear(s);
+		return;
+	}
+	while (s->qlen == SM_QUEUE_MAX || s->qbytes + len > SM_QUEUE_BYTES) {
+		queue_pop(s);
+		s->forgot++;
+	}
+	x = &s->q[(s->qhead + s->qlen) % SM_QUEUE_MAX];
+	memset(x, 0, sizeof *x);
+	buf_add(x, p, len);
+	s->qlen++;
+	s->qbytes += len;
+}
+
+/* A stanza queued for output: counted and kept until acknowledged. */
+void
+sm_sent(struct bot *b, const struct buf *x)
+{
+	struct sm *s = &b->sm;
+
+	if (!s->on || !is_stanza_xml(x))
+		return;
+	s->out++;
+	sm_queue_push(s, x->p, x->len);
+	s->dirty = 1;
+}
+
+/*
+ * A stanza from the server handled (or dropped: handled all the same).
+ * Counted from <enabled/> on: the server counts from there, and what
+ * it sent before it read our <enable/> comes before that in the stream.
+ */
+void
+sm_count_in(struct bot *b, const struct record *r)
+{
+	if (b->sm.enabled && is_stanza_record(r)) {
+		b->sm.in++;
+		b->sm.dirty = 1;
+	}
+}
+
+/* The session can no longer be resumed: its state goes. */
+void
+sm_forget(struct bot *b)
+{
+	struct sm *s = &b->sm;
+
+	free(s->id);
+	free(s->location);
+	s->id = s->location = NULL;
+	s->on = s->enabled = 0;
+	s->in = s->out = s->acked = s->asked = 0;
+	s->r_sent = 0;
+	sm_queue_clear(s);
+	s->dirty = 1;
+}
+
+/* After resource binding (section 3): from here on, counters run. */
+void
+sm_enable(struct bot *b)
+{
+	sm_forget(b);
+	send_str(b, "<enable xmlns='" NS_SM "' resume='true'/>");
+	b->sm.on = 1;
+}
+
+/* Instead of binding: the previous session, with our count of it. */
+void
+sm_resume(struct bot *b)
+{
+	struct buf x = { 0 };
+
+	buf_adds(&x, "<resume xmlns='" NS_SM "' previd='");
+	xml_escapes(&x, b->sm.id);
+	buf_printf(&x, "' h='%lu'/>", (unsigned long)b->sm.in);
+	send_xml(b, &x, NULL);
+	buf_free(&x);
+	b->state = S_RESUME;
+}
+
+static void
+send_ack_request(struct bot *b)
+{
+	send_str(b, "<r xmlns='" NS_SM "'/>");
+	b->sm.asked = b->sm.out;
+	if (b->sm.r_sent == 0)
+		b->sm.r_sent = now_ms();
+}
+
+/* Per read: ask for an ack every SM_WINDOW stanzas; the state saved. */
+void
+sm_tick(struct bot *b)
+{
+	struct sm *s = &b->sm;
+
+	if (s->enabled && s->out - s->asked >= SM_WINDOW)
+		send_ack_request(b);
+	sm_state_save(b);
+}
+
+/* Idle with stanzas unacknowledged: an <r/> instead of a space. */
+int
+sm_request_idle(struct bot *b)
+{
+	struct sm *s = &b->sm;
+
+	if (!s->enabled || s->out == s->acked)
+		return 0;
+	send_ack_request(b);
+	return 1;
+}
+
+int64_t
+sm_deadline(const struct bot *b)
+{
+	return b->sm.r_sent != 0 ? b->sm.r_sent + b->timeout : INT64_MAX;
+}
+
+void
+sm_check_timer(struct bot *b, int64_t now)
+{
+	if (b->sm.r_sent != 0 && now - b->sm.r_sent >= b->timeout)
+		fail(b, EX_TIMEOUT, "server did not acknowledge our stanzas "
+		    "in %lld s", (long long)(b->timeout / 1000));
+}
+
+/* A counter as the server wrote it: 0 to 2^32 - 1. */
+static int
+parse_h(const struct xnode *n, uint32_t *h)
+{
+	const char *v = xnode_attr(n, "h"), *errstr;
+	long long x;
+
+	if (v == NULL)
+		return -1;
+	x = strtonum(v, 0, UINT32_MAX, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*h = (uint32_t)x;
+	return 0;
+}
+
+/*
+ * The server has handled h of our stanzas: those leave the queue.  More
+ * than we sent is a broken count, and no resend could be trusted.
+ */
+static void
+acknowledged(struct bot *b, const struct xnode *n)
+{
+	struct sm *s = &b->sm;
+	uint32_t h, newly, unacked, gone;
+
+	if (parse_h(n, &h) == -1)
+		fail(b, EX_PROTO, "stream management: ack without a valid h");
+	newly = h - s->acked;
+	unacked = s->out - s->acked;
+	if (newly > unacked)
+		fail(b, EX_PROTO, "stream management: the server acknowledged "
+		    "%lu stanzas, %lu were sent", (unsigned long)h,
+		    (unsigned long)s->out);
+	/* The first unacked - qlen were forgotten already. */
+	gone = unacked - (uint32_t)s->qlen;
+	while (newly > gone && s->qlen > 0) {
+		queue_pop(s);
+		newly--;
+	}
+	s->acked = h;
+	s->r_sent = 0;
+	s->dirty = 1;
+}
+
+/* A printable id of sane length, or NULL. */
+static char *
+sm_text(const char *v)
+{
+	const char *p;
+	char *t;
+
+	if (v == NULL || *v == '\0' || strlen(v) > SM_ID_MAX)
+		return NULL;
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	if ((t = strdup(v)) == NULL)
+		err(EX_LOCAL, "strdup");
+	return t;
+}
+
+static void
+on_enabled(struct bot *b, const struct xnode *n)
+{
+	const char *resume = xnode_attr(n, "resume");
+	struct sm *s = &b->sm;
+
+	if (!s->on || s->enabled)
+		fail(b, EX_PROTO, "stream management: <enabled/> unasked");
+	s->enabled = 1;
+	/* Section 5: resume is a boolean, "true" or "1". */
+	if (resume != NULL && (strcmp(resume, "true") == 0 ||
+	    strcmp(resume, "1") == 0)) {
+		s->id = sm_text(xnode_attr(n, "id"));
+		s->location = sm_text(xnode_attr(n, "location"));
+	}
+	s->dirty = 1;
+}
+
+/* Section 5: what the server did not handle goes again, in order. */
+static void
+resend_unacked(struct bot *b)
+{
+	struct sm *s = &b->sm;
+	struct buf *x;
+	uint32_t lost;
+	size_t i;
+
+	lost = s->out - s->acked - (uint32_t)s->qlen;
+	if (lost > 0)
+		warnx("resumed: %lu stanzas not acknowledged were forgotten "
+		    "(past %d or %d bytes), not sent again",
+		    (unsigned long)lost, SM_QUEUE_MAX, SM_QUEUE_BYTES);
+	for (i = 0; i < s->qlen; i++) {
+		x = &s->q[(s->qhead + i) % SM_QUEUE_MAX];
+		trace(b, '>', x->p, x->len);
+		buf_add(&b->out, x->p, x->len);
+		s->resent++;
+	}
+}
+
+/*
+ * Resumed: the session goes on as it was, bound, with its roster and
+ * presence (section 5: nothing of it is to be done again).
+ */
+static void
+on_resumed(struct bot *b, const struct xnode *n)
+{
+	const char *previd = xnode_attr(n, "previd");
+
+	if (b->state != S_RESUME)
+		fail(b, EX_PROTO, "stream management: <resumed/> unasked");
+	if (previd == NULL || strcmp(previd, b->sm.id) != 0)
+		fail(b, EX_PROTO, "stream management: another session "
+		    "resumed");
+	b->sm.on = b->sm.enabled = 1;
+	acknowledged(b, n);
+	resend_unacked(b);
+	b->state = S_ONLINE;
+	b->was_online = 1;
+}
+
+/*
+ * Failed: after <resume/>, a new session as if there had been none;
+ * after <enable/>, the session goes on unmanaged.
+ */
+static void
+on_failed(struct bot *b, const struct xnode *n)
+{
+	char *cond = safe_str(condition(n, NS_STANZAS));
+	unsigned long lost = (unsigned long)(b->sm.out - b->sm.acked);
+
+	if (b->state == S_RESUME) {
+		warnx("resumption failed (%s): a new session; %lu stanzas "
+		    "not acknowledged are lost", cond, lost);
+		sm_forget(b);
+		free(cond);
+		free(b->full);
+		b->full = NULL;
+		send_bind(b);
+		return;
+	}
+	warnx("stream management refused (%s)", cond);
+	free(cond);
+	sm_forget(b);
+}
+
+static void
+send_ack(struct bot *b)
+{
+	struct buf x = { 0 };
+
+	buf_printf(&x, "<a xmlns='" NS_SM "' h='%lu'/>",
+	    (unsigned long)b->sm.in);
+	send_xml(b, &x, NULL);
+	buf_free(&x);
+}
+
+void
+sm_record(struct bot *b, const struct record *r)
+{
+	if (b->state < S_REFEATURES)
+		fail(b, EX_PROTO, "stream management before authentication");
+	if (strcmp(r->kind, "r") == 0) {
+		/* Asked before <enable/> was sent: nothing was counted. */
+		if (!b->sm.on)
+			fail(b, EX_PROTO, "stream management: <r/> unasked");
+		send_ack(b);
+	} else if (strcmp(r->kind, "a") == 0) {
+		if (!b->sm.enabled)
+			fail(b, EX_PROTO, "stream management: <a/> unasked");
+		acknowledged(b, r->root);
+	} else if (strcmp(r->kind, "enabled") == 0)
+		on_enabled(b, r->root);
+	else if (strcmp(r->kind, "resumed") == 0)
+		on_resumed(b, r->root);
+	else if (strcmp(r->kind, "failed") == 0)
+		on_failed(b, r->root);
+	else {
+		char *k = safe_str(r->kind);
+
+		fail(b, EX_PROTO, "stream management: unexpected %s", k);
+	}
+}

@@ -53,8 +53,10 @@
 #define NS_SM		"urn:xmpp:sm:3"
 
 #define SM_WINDOW	5	/* stanzas sent between two <r/> */
-#define SM_QUEUE_MAX	256	/* unacknowledged stanzas kept */
-#define SM_QUEUE_BYTES	(1024 * 1024)	/* their bytes, at most */
+/* Unacknowledged stanzas kept: room for the echoes of all that the
+ * pipes from the server can hold when the link dies. */
+#define SM_QUEUE_MAX	4096
+#define SM_QUEUE_BYTES	(2 * 1024 * 1024)	/* their bytes, at most */
 #define SM_ID_MAX	1024	/* bytes of a resumption id or location */
 
 /* Exit statuses, as in xmpp-echo(1). */
@@ -118,6 +120,7 @@ struct sm {
 	int		 offered;	/* <sm/> in the features */
 	int		 on;		/* <enable/> sent: stanzas counted */
 	int		 enabled;	/* <enabled/> or <resumed/> came */
+	int		 resumed;	/* <resumed/> came */
 	char		*id;		/* resumption id; NULL: none */
 	char		*location;	/* kept, never used: see -S */
 	uint32_t	 in;		/* h: stanzas handled from the server */
@@ -125,7 +128,7 @@ struct sm {
 	uint32_t	 acked;		/* of them, acknowledged by the server */
 	uint32_t	 asked;		/* out at our last <r/> */
 	int64_t		 r_sent;	/* ms; 0: no <a/> awaited */
-	struct buf	 q[SM_QUEUE_MAX];	/* a ring */
+	struct buf	*q;		/* a ring of SM_QUEUE_MAX */
 	size_t		 qhead, qlen, qbytes;
 	unsigned long long forgot, resent;
 	int		 fd;		/* -S state file; -1: none */

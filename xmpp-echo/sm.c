@@ -134,12 +134,20 @@ sm_forget(struct bot *b)
 	s->dirty = 1;
 }
 
-/* After resource binding (section 3): from here on, counters run. */
+/*
+ * After resource binding (section 3): from here on, counters run.
+ * Resumption only with a state file for the next xmpp-echo: else the
+ * server would keep a dead session, online and holding our messages,
+ * for as long as it waits for a resumption that never comes.
+ */
 void
 sm_enable(struct bot *b)
 {
 	sm_forget(b);
-	send_str(b, "<enable xmlns='" NS_SM "' resume='true'/>");
+	if (b->sm.fd != -1)
+		send_str(b, "<enable xmlns='" NS_SM "' resume='true'/>");
+	else
+		send_str(b, "<enable xmlns='" NS_SM "'/>");
 	b->sm.on = 1;
 }
 
@@ -319,7 +327,7 @@ on_resumed(struct bot *b, const struct xnode *n)
 	if (previd == NULL || strcmp(previd, b->sm.id) != 0)
 		fail(b, EX_PROTO, "stream management: another session "
 		    "resumed");
-	b->sm.on = b->sm.enabled = 1;
+	b->sm.on = b->sm.enabled = b->sm.resumed = 1;
 	acknowledged(b, n);
 	resend_unacked(b);
 	b->state = S_ONLINE;

@@ -252,11 +252,12 @@ load_item(struct bot *b, char k, const char *v, size_t n, int *seen)
 		*(k == 'i' ? &s->id : &s->location) = t;
 		break;
 	case 'h':
-		return num_item(v, n, &s->in);
 	case 'o':
-		return num_item(v, n, &s->out);
 	case 'a':
-		return num_item(v, n, &s->acked);
+		if (num_item(v, n, k == 'h' ? &s->in : k == 'o' ? &s->out :
+		    &s->acked) == -1)
+			return -1;
+		break;
 	case 's':
 		if (s->qlen == SM_QUEUE_MAX || s->qbytes + n > SM_QUEUE_BYTES)
 			return -1;

@@ -40,6 +40,7 @@ on_stream_error(struct bot *b, const struct xnode *n)
 	const struct xnode *c;
 	const char *cond = condition(n, NS_STREAMS_ERR);
 	char *host, *safe;
+	int status = stream_error_status(cond);
 
 	/* The server ends the session with the stream: nothing to resume. */
 	sm_forget(b);
@@ -55,8 +56,18 @@ on_stream_error(struct bot *b, const struct xnode *n)
 			    safe);
 		free(safe);
 	}
-	fail_cond(b, stream_error_status(cond), "stream error", n,
-	    NS_STREAMS_ERR);
+	/*
+	 * A resumed stream may be judged by what the previous connection
+	 * left half sent (Prosody 0.12 parses the new connection with the
+	 * old one's parser): a new session, without resumption, may well
+	 * work.  The state is forgotten, so that happens once.
+	 */
+	if (b->sm.resumed && status == EX_STREAM_FATAL) {
+		warnx("stream error after a resumption: a new session may "
+		    "not have it");
+		status = EX_STREAM;
+	}
+	fail_cond(b, status, "stream error", n, NS_STREAMS_ERR);
 }
 
 void

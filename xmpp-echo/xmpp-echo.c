@@ -265,7 +265,8 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		usage(stderr, EX_LOCAL);
 	parse_jid(&b, argv[0]);
-	if ((b.senders = calloc(SENDERS_MAX, sizeof *b.senders)) == NULL)
+	if ((b.senders = calloc(SENDERS_MAX, sizeof *b.senders)) == NULL ||
+	    (b.sm.q = calloc(SM_QUEUE_MAX, sizeof *b.sm.q)) == NULL)
 		err(EX_LOCAL, "calloc");
 	/* The handler is the user's code, unconfined, and never sees the
 	 * password: its supervisor is forked before it is read. */

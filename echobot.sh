@@ -185,6 +185,7 @@ echo_() {
 	[ -n "$mechs" ] && set -- -m "$mechs" "$@"
 	[ -n "$passfile" ] && set -- -p "$passfile" "$@"
 	[ -n "$resource" ] && set -- -r "$resource" "$@"
+	set -- -S "$tmp/sm" "$@"	# XEP-0198 resumption, see xmpp-echo(1)
 	run e "$tmp/echo.in" "$tmp/connect.in" "$xmpp_echo" "$@" "$jid"
 }
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Stream management across sessions (xmpp-echo -S, through echobot.sh):
+# Stream management across sessions (echobot.sh gives xmpp-echo -S):
 # alice sends 500 messages; after the first 250 are echoed, the link is
 # cut (xmpp-connect killed) while the rest are on their way to the bot,
 # some of them echoed into the dead link.  The next session resumes the
@@ -16,18 +16,19 @@ plan 11
 prosody_config
 sed -i 's/"posix" }/"posix", "smacks" }/' "$PCONF"
 echobot_setup
-mkdir -m 700 "$T/state"
 
 # bot_start, with xmpp-echo's options after the JID.
 spawn $PY -c 'import os, sys; os.execvp(sys.argv[1], sys.argv[1:])' \
     env TMPDIR="$T/tmp" "$TOP/echobot.sh" -v -t plain \
     -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost -b 1000 \
-    -S "$T/state/sm" 2>>"$T/bot.err" </dev/null
+    2>>"$T/bot.err" </dev/null
 BOT_PID=$spawned
 wait_file_grep "$T/bot.err" "^< enabled.*@resume=true" 20 ||
     bail "no stream management"
-check "the state file is private" \
-    test "$(stat -c %a "$T/state/sm")" = 600
+check "the state file is private, in the launcher's directory" \
+    test "$(stat -c %a "$T"/tmp/echobot.*/sm "$T"/tmp/echobot.*)" = \
+    "600
+700"
 
 # 1 KiB each: more than the pipes hold, so that the cut loses some on
 # their way to the bot.

@@ -11,11 +11,10 @@ plan 4
 prosody_config
 sed -i 's/"posix" }/"posix", "smacks" }/' "$PCONF"
 echobot_setup
-mkdir -m 700 "$T/state"
 spawn $PY -c 'import os, sys; os.execvp(sys.argv[1], sys.argv[1:])' \
     env TMPDIR="$T/tmp" "$TOP/echobot.sh" -v -t plain \
     -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost -b 1000 \
-    -S "$T/state/sm" 2>>"$T/bot.err" </dev/null
+    2>>"$T/bot.err" </dev/null
 BOT_PID=$spawned
 wait_file_grep "$T/bot.err" "^< enabled.*@resume=true" 20 ||
     bail "no stream management"

@@ -226,7 +226,79 @@ def stall_login(b, step):
     b.wait_exit()
 
 
+# Stream management (XEP-0198): SASL, then features with <sm/>.
+SM = "urn:xmpp:sm:3"
+
+
+def sm_sasl(b):
+    opening(b)
+    b.send(rec("stream:features", "xmlns=" + STREAM, "(mechanisms",
+               "xmlns=" + SASL, "(mechanism", "-PLAIN", ")", ")"))
+    b.expect(r"<auth xmlns='%s' mechanism='PLAIN'>" % SASL)
+    b.send(rec("success", "xmlns=" + SASL))
+    opening(b)
+    b.send(rec("stream:features", "xmlns=" + STREAM, "(bind",
+               "xmlns=" + BIND, ")", "(sm", "xmlns=" + SM, ")"))
+
+
+def sm_online(b):
+    sm_sasl(b)
+    bound(b)
+    b.expect(r"<enable xmlns='%s'( resume='true')?/>" % SM)
+    b.send(rec("enabled", "xmlns=" + SM, "@id=sm1", "@resume=true"))
+    m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
+    b.send(rec("iq", "xmlns=jabber:client", "@type=result",
+               "@id=" + m.group(1)))
+    b.expect(r"<presence/>")
+
+
+# Enabled; 6 messages echoed, the bot's <r/> never answered.
+def sm_no_ack(b):
+    sm_online(b)
+    for i in range(6):
+        b.send(msg("alice@localhost/a", "m %d" % i))
+    b.expect(r"<r xmlns='%s'/>" % SM)
+    b.notes.append("asked")
+    b.wait_exit()
+
+
+# Enabled; an ack of 1000 stanzas, more than were sent.
+def sm_over_ack(b):
+    sm_online(b)
+    b.send(rec("a", "xmlns=" + SM, "@h=1000"))
+    b.wait_exit()
+
+
+# Enabled; 12 messages echoed, then the bot killed: the state stays.
+def sm_kill(b):
+    sm_online(b)
+    for i in range(12):
+        b.send(msg("alice@localhost/a", "k %d" % i))
+    b.expect(r"<body>k 11</body>")
+    b.send(rec("r", "xmlns=" + SM))
+    b.expect(r"<a xmlns='%s' h='(\d+)'/>" % SM)
+    b.p.kill()
+    b.wait_exit()
+
+
+# The bot asks to resume: noted; refused; a new session bound.
+def sm_refuse(b):
+    sm_sasl(b)
+    m = b.expect(r"<resume xmlns='%s' previd='([^']*)' h='(\d+)'/>" % SM)
+    b.notes.append("resume %s %s" % (m.group(1), m.group(2)))
+    b.send(rec("failed", "xmlns=" + SM, "(item-not-found",
+               "xmlns=urn:ietf:params:xml:ns:xmpp-stanzas", ")"))
+    bound(b)
+    b.notes.append("bound")
+    b.send(rec("/stream:stream"))
+    b.wait_exit()
+
+
 SCENARIOS = {
+    "sm-no-ack": sm_no_ack,
+    "sm-over-ack": sm_over_ack,
+    "sm-kill": sm_kill,
+    "sm-refuse": sm_refuse,
     "stop-reading": stop_reading,
     "slow-reader": slow_reader,
     "stall-sasl": lambda b: stall_login(b, "sasl"),

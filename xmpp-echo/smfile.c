@@ -118,13 +118,15 @@ sm_state_save(struct bot *b)
 	while (x.len < HEADER_LEN - 1)
 		buf_addc(&x, ' ');
 	buf_addc(&x, '\n');
-	buf_add(&x, payload.p, payload.len);
+	if (payload.len > 0) {
+		buf_add(&x, payload.p, payload.len);
+		explicit_bzero(payload.p, payload.len);
+	}
 	at = (off_t)(s->gen % 2) * SLOT_SIZE;
 	if (lseek(s->fd, at, SEEK_SET) == -1 ||
 	    write_all(s->fd, x.p, x.len) == -1)
 		err(EX_LOCAL, "state file");
 	explicit_bzero(x.p, x.len);
-	explicit_bzero(payload.p, payload.len);
 	buf_free(&x);
 	buf_free(&payload);
 	s->dirty = 0;

@@ -249,7 +249,7 @@ def sm_online(b):
     m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
     b.send(rec("iq", "xmlns=jabber:client", "@type=result",
                "@id=" + m.group(1)))
-    b.expect(r"<presence/>")
+    b.expect(r"<presence><c [^>]*/></presence>")
 
 
 # Enabled; 6 messages echoed, the bot's <r/> never answered.

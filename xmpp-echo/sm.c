@@ -375,6 +375,9 @@ sm_record(struct bot *b, const struct record *r)
 {
 	if (b->state < S_REFEATURES)
 		fail(b, EX_PROTO, "stream management before authentication");
+	/* Our close is sent: nothing may follow it (RFC 6120 4.4). */
+	if (b->state == S_CLOSING)
+		return;
 	if (strcmp(r->kind, "r") == 0) {
 		/* Asked before <enable/> was sent: nothing was counted. */
 		if (!b->sm.on)

@@ -160,12 +160,14 @@ begin_close(struct bot *b)
 	if (b->state == S_CLOSING)
 		finish_close(b);	/* asked twice: no more waiting */
 	/*
-	 * Queued: a write error then ends the wait (flush_out()).  Under
-	 * stream management the close alone says it (RFC 6121 section
-	 * 4.6.1: the server sends our unavailable presence): a bye that
-	 * did not reach the server would be resent on resumption.
+	 * A stop ends the session for good, so its resumption state goes
+	 * first (saved before this output is written, flush_out()): no
+	 * next session can resume it and send the goodbye again.  Queued:
+	 * a write error then ends the wait.
 	 */
-	if (b->state == S_ONLINE && !b->sm.enabled)
+	if (b->sm.enabled)
+		sm_forget(b);
+	if (b->state == S_ONLINE)
 		send_str(b, bye);
 	send_str(b, "</stream:stream>");
 	b->open = 0;

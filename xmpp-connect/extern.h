@@ -57,6 +57,7 @@ struct relay {
 	int		 done;	/* EOF seen and everything written */
 	int		 eof;
 	const char	*capdir;	/* capture what is read, as this DIR */
+	void		(*first)(void);	/* called once, on the first bytes read */
 	char		*buf;
 	size_t		 off, len;
 };
@@ -67,6 +68,7 @@ void	 relay_init(struct relay *, const char *, int, const char *, int,
 void	 relay_run(struct relay *, size_t, unsigned);
 void	 relay_free(struct relay *, size_t);
 void	 set_nonblock(int);
+extern int	 notes;
 
 // xmpp-connect.c: -w, see CAPTURE FORMAT in xmpp-connect(1)
 #define CAP_FROM	"<"	/* from the server: what goes to stdout */

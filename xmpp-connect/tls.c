@@ -568,6 +568,23 @@ tls_failure(const struct tlsopt *opt, int status)
 	errx(EXIT_TLS, "TLS: stunnel ended before the handshake");
 }
 
+/*
+ * With -N: the first clear-text bytes from stunnel mean the handshake
+ * is done; its log names the protocol and cipher by then.
+ */
+static const char	*peer_name;
+
+static void
+note_tls(void)
+{
+	char	 line[512];
+
+	if (log_find("ciphersuite: ", line, sizeof line))
+		warnx("TLS established with %s: %s", peer_name, line);
+	else
+		warnx("TLS established with %s", peer_name);
+}
+
 /* Waits until stunnel connects to our socket, or dies trying. */
 static int
 accept_stunnel(int l, int clear, const struct tlsopt *opt)
@@ -646,6 +663,10 @@ tls_run(int fd, const struct tlsopt *opt)
 	relay_init(&r[1], "stunnel", clear, "stdout", 1, 0);
 	r[1].capdir = CAP_FROM;
 	r[1].fatal = FATAL_WRITE;
+	if (notes) {
+		peer_name = opt->domain;
+		r[1].first = note_tls;
+	}
 	relay_init(&r[2], "stunnel", u, "server", fd, 1);
 	r[2].eofshut = 1;
 	relay_init(&r[3], "server", fd, "stunnel", u, 1);

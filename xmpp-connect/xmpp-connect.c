@@ -26,10 +26,12 @@
 /* Without it a black-holed address would stall the next one for minutes. */
 #define CONNECT_TIMEOUT	(15 * 1000)
 
+int	notes;		/* -N: a line on stderr for each milestone */
+
 static void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: xmpp-connect [-hIV] [-C cafile] [-d domain] "
+	fprintf(f, "usage: xmpp-connect [-hINV] [-C cafile] [-d domain] "
 	    "[-t mode] [-w file] [host[:port]]\n");
 	exit(status);
 }
@@ -182,6 +184,8 @@ connect_addr(const struct addrinfo *ai)
 	/* Stanzas are small and interactive: no Nagle delay. */
 	if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
 		warn("%s: TCP_NODELAY", addr);
+	if (notes)
+		warnx("connected to %s port %s", addr, port);
 	return s;
 }
 
@@ -312,6 +316,10 @@ relay_read(struct relay *r)
 	else {
 		if (r->capdir != NULL)
 			capture(r->capdir, r->buf, n);
+		if (r->first != NULL) {
+			r->first();
+			r->first = NULL;
+		}
 		r->off = 0;
 		r->len = n;
 	}
@@ -424,7 +432,7 @@ main(int argc, char *argv[])
 
 	memset(&opt, 0, sizeof opt);
 	sanitize_fds();
-	while ((ch = getopt(argc, argv, "C:d:hIt:Vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:d:hINt:Vw:")) != -1) {
 		switch (ch) {
 		case 'C':
 			opt.cafile = optarg;
@@ -437,6 +445,9 @@ main(int argc, char *argv[])
 			break;
 		case 'I':
 			opt.insecure = 1;
+			break;
+		case 'N':
+			notes = 1;
 			break;
 		case 't':
 			mode = parse_mode(optarg);

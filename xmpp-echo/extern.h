@@ -181,6 +181,7 @@ struct bot {
 	char		*pending;	/* id of the bind, session, roster iq */
 	int		 open;		/* our stream header was sent */
 	int		 was_online;	/* counters worth printing */
+	int		 notes;		/* -N: say when logged in, online */
 
 	/* liveness, in ms of the monotonic clock */
 	int64_t		 keepalive, idle, timeout;	/* -k, -i, -t */

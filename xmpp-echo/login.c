@@ -107,6 +107,8 @@ go_online(struct bot *b)
 	buf_free(&x);
 	b->state = S_ONLINE;
 	b->was_online = 1;
+	if (b->notes)
+		warnx("online");
 }
 
 /* The answer to our pending iq, or NULL. */
@@ -260,6 +262,16 @@ settle(struct bot *b)
 	b->pending = NULL;
 }
 
+/* The JID the server bound: its text, made printable. */
+static void
+note_bound(const struct bot *b)
+{
+	char	*t = safe_str(b->full);
+
+	warnx("logged in as %.3071s", t);	/* RFC 7622: 3 x 1023 */
+	free(t);
+}
+
 static void
 st_bind(struct bot *b, const struct record *r)
 {
@@ -279,6 +291,8 @@ st_bind(struct bot *b, const struct record *r)
 	b->full = xnode_text(jid);
 	check_bound(b);
 	settle(b);
+	if (b->notes)
+		note_bound(b);
 	/* XEP-0198 section 3: once bound; the rest is counted. */
 	if (b->sm.offered)
 		sm_enable(b);

@@ -29,7 +29,7 @@ static void	 usage(FILE *, int) __attribute__((noreturn));
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: xmpp-echo [-AehPvVX] [-b burst] [-i idle] "
+	fprintf(fp, "usage: xmpp-echo [-AehNPvVX] [-b burst] [-i idle] "
 	    "[-k keepalive] [-L maxstanza]\n"
 	    "                 [-l maxbody] [-m mechanisms] [-O outrate] "
 	    "[-p passfile] [-R rate]\n"
@@ -227,13 +227,16 @@ main(int argc, char *argv[])
 
 	defaults(&b);
 	while ((ch = getopt(argc, argv,
-	    "Ab:ehi:k:L:l:m:O:p:PR:r:S:s:t:vVx:X")) != -1) {
+	    "Ab:ehi:k:L:l:m:NO:p:PR:r:S:s:t:vVx:X")) != -1) {
 		if (number_option(&b, ch, optarg) ||
 		    text_option(&b, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'A':
 			b.approve = 0;
+			break;
+		case 'N':
+			b.notes = 1;
 			break;
 		case 'e':
 		case 'P':

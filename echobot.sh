@@ -9,21 +9,241 @@
 # retrying cannot fix.
 
 usage() {
-	echo "usage: echobot.sh [-hPvVX] [-C cafile] [-c conflicts] [-m mechs]" \
-	    "[-n tries] [-p passfile] [-r resource] [-s host[:port]]" \
-	    "[-t starttls|direct|plain] [-w dir] jid [xmpp-echo option ...]"
+	echo "usage: echobot.sh [-hlPvVX] [-C cafile] [-c conflicts] [-f file]" \
+	    "[-m mechs] [-n tries] [-p passfile] [-r resource]" \
+	    "[-s host[:port]] [-t starttls|direct|plain] [-w dir]" \
+	    "jid [xmpp-echo option ...]"
 }
 
-say() { echo "echobot.sh: $*" >&2; }
+say() { log_line "echobot.sh: $*"; }
+# quote ARG: ARG quoted for eval, as one word
+quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 die() { say "$*"; exit 1; }
+
+# The log (LOGGING in echobot.sh(1)).  logto: plain (lines as they are:
+# standard error is a terminal, or systemd's journal, which stamps them
+# itself), stamp (each line after its UTC time) or syslog (-l, through
+# logger(1)).  Once the private directory exists, every line, the
+# stages' too, goes through one reader on its fifo "log", so that they
+# stay in order; xmpp-echo's trace (-v) is left as it is, on fd 6.
+logto='' logpid='' logsys=''
+
+# on_journal: standard error is the stream systemd connected to the
+# journal (systemd.exec(5), JOURNAL_STREAM)
+on_journal() {
+	[ -n "${JOURNAL_STREAM-}" ] && [ "$JOURNAL_STREAM" = \
+	    "$(stat -L -c %d:%i /proc/self/fd/9 9>&2 2>/dev/null)" ]
+}
+
+log_setup() {
+	if [ -t 2 ] || on_journal; then
+		logto=plain
+	else
+		logto=stamp
+	fi
+}
+
+# log_syslog: -l or "log = syslog", from now on
+log_syslog() {
+	[ -n "$logsys" ] || return 0
+	# logger(1) loses the lines without a word when there is no socket.
+	command -v logger >/dev/null || die "-l: logger not found"
+	[ -S /dev/log ] || die "-l: no syslog socket /dev/log"
+	logto=syslog
+}
+
+# log_format: the lines of standard input, to the log
+log_format() {
+	if [ "$logto" = syslog ]; then
+		logger -t echobot.sh --id=$$ -p daemon.notice
+	else
+		while IFS= read -r _line; do
+			printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+			    "$_line"
+		done
+	fi
+}
+
+# log_line LINE: one line to the log
+log_line() {
+	case $logto in
+	plain) printf '%s\n' "$1" >&2 ;;
+	*)
+		if [ -n "$logpid" ]; then
+			printf '%s\n' "$1" >&2
+		else
+			printf '%s\n' "$1" | log_format >&2
+		fi ;;
+	esac
+}
+
+# log_start: the reader, then standard error to it, the real one kept
+# on fd 6.  The reader ignores the signals that stop the launcher: it
+# ends when the last writer closes, after the last line.
+log_start() {
+	[ "$logto" = plain ] && return 0
+	mkfifo -m 600 "$tmp/log" || die "mkfifo failed"
+	(trap '' HUP INT TERM; log_format >&2) <"$tmp/log" &
+	logpid=$!
+	exec 6>&2 2>"$tmp/log"
+}
+
+# log_stage c|p|e: in a stage's subshell: the trace skips the reader
+log_stage() {
+	[ -n "$logpid" ] || return 0
+	[ "$1" = e ] && [ -n "$verbose" ] && exec 2>&6
+	exec 6>&-
+}
+
+log_stop() {
+	[ -n "$logpid" ] || return 0
+	exec 2>&6 6>&-
+	wait "$logpid"
+	logpid=
+}
+
+# The configuration file (echobot.conf(5)): key = value lines, read as
+# data.  Nothing in them is run or expanded; every value is checked
+# here, and a bad line stops the launcher naming the file and line.
+conf='' conf_n=0 conf_seen=' ' conf_jid='' conf_echoargs=''
+# the control characters but tab
+conf_ctl=$(printf '\1\2\3\4\5\6\7\10\13\14\15\16\17\20\21\22\23\24\25\26\27\30\31\32\33\34\35\36\37\177')
+
+conf_bad() { die "$conf:$conf_n: $*"; }
+
+# conf_path VALUE: an absolute path
+conf_path() {
+	case $1 in
+	/*) ;;
+	*) conf_bad "$_k $1: want an absolute path" ;;
+	esac
+}
+
+# conf_number VALUE MIN: a decimal number from MIN
+conf_number() {
+	case $1 in
+	''|*[!0-9]*) conf_bad "$_k $1: not a number" ;;
+	esac
+	[ "${#1}" -le 9 ] && [ "$1" -ge "$2" ] ||
+	    conf_bad "$_k $1: want a number from $2 to 999999999"
+}
+
+# conf_echo VALUE: "-x" or "-x argument", for xmpp-echo; the options the
+# launcher sets itself have keys of their own.
+conf_echo() {
+	case $1 in
+	-[ehLmPprvVX]|-[ehLmPprvVX][[:blank:]]*)
+		conf_bad "$_k $1: set by the launcher, use its key" ;;
+	-[A-Za-z]) conf_echoargs="$conf_echoargs$(quote "$1")" ;;
+	-[A-Za-z][[:blank:]]*)
+		_a=${1#-?}
+		_a=${_a#"${_a%%[![:blank:]]*}"}
+		conf_echoargs="$conf_echoargs$(quote "${1%"${1#-?}"}")"
+		conf_echoargs="$conf_echoargs$(quote "$_a")" ;;
+	*) conf_bad "$_k $1: want -x or -x argument" ;;
+	esac
+}
+
+# conf_line LINE: one line of the file
+conf_line() {
+	_l=$1
+	_l=${_l#"${_l%%[![:blank:]]*}"}
+	_l=${_l%"${_l##*[![:blank:]]}"}
+	case $_l in
+	''|'#'*) return 0 ;;
+	*[$conf_ctl]*) conf_bad "a control character" ;;
+	?*=*) ;;
+	*) conf_bad "not a key = value line" ;;
+	esac
+	_k=${_l%%=*} _v=${_l#*=}
+	_k=${_k%"${_k##*[![:blank:]]}"}
+	_v=${_v#"${_v%%[![:blank:]]*}"}
+	case $_k in
+	*[!a-z-]*) conf_bad "$_k: not a key" ;;
+	esac
+	[ -n "$_v" ] || conf_bad "$_k: no value"
+	case $conf_seen in
+	*" $_k "*) [ "$_k" = echo-option ] || conf_bad "$_k: given twice" ;;
+	esac
+	conf_seen="$conf_seen$_k "
+	case $_k in
+	jid)
+		case $_v in
+		*[[:blank:]]*|-*) conf_bad "jid $_v: want user@domain" ;;
+		?*@?*) conf_jid=$_v ;;
+		*) conf_bad "jid $_v: want user@domain" ;;
+		esac ;;
+	server)
+		case $_v in
+		*[[:blank:]]*|-*) conf_bad "server $_v: want host[:port]" ;;
+		esac
+		server=$_v ;;
+	tls)
+		case $_v in
+		starttls|direct|plain) mode=$_v ;;
+		*) conf_bad "tls $_v: want starttls, direct or plain" ;;
+		esac ;;
+	cafile)
+		conf_path "$_v"
+		[ -f "$_v" ] && [ -r "$_v" ] || conf_bad "cafile $_v: cannot read"
+		cafile=$_v ;;
+	resource)
+		[ "${#_v}" -le 1023 ] || conf_bad "resource: longer than 1023 bytes"
+		resource=$_v ;;
+	password-file)
+		conf_path "$_v"
+		[ -f "$_v" ] && [ -r "$_v" ] ||
+		    conf_bad "password-file $_v: cannot read"
+		passfile=$_v ;;
+	password)
+		conf_bad "password: never in this file; give password-file" ;;
+	mechanisms)
+		case $_v in
+		*[!A-Z0-9,-]*) conf_bad "mechanisms $_v: want a list such as SCRAM-SHA-256,SCRAM-SHA-1" ;;
+		esac
+		mechs=$_v ;;
+	allow-plain)
+		case $_v in
+		yes) plain=1 ;;
+		no) plain= ;;
+		*) conf_bad "allow-plain $_v: want yes or no" ;;
+		esac ;;
+	tries) conf_number "$_v" 0; tries=$_v ;;
+	conflicts) conf_number "$_v" 1; conflicts=$_v ;;
+	capture-dir) conf_path "$_v"; capdir=$_v ;;
+	log)
+		case $_v in
+		stderr) logsys= ;;
+		syslog) logsys=1 ;;
+		*) conf_bad "log $_v: want stderr or syslog" ;;
+		esac ;;
+	echo-option) conf_echo "$_v" ;;
+	handler) conf_bad "handler: reserved for -x, not supported yet" ;;
+	*) conf_bad "$_k: unknown key" ;;
+	esac
+}
+
+# conf_read FILE: its settings, as if given as options where -f is
+conf_read() {
+	[ -z "$conf" ] || die "-f $1: one file only"
+	conf=$1
+	[ -f "$conf" ] && [ -r "$conf" ] || die "$conf: cannot read"
+	while IFS= read -r _line || [ -n "$_line" ]; do
+		conf_n=$((conf_n + 1))
+		conf_line "$_line"
+	done <"$conf"
+}
 
 cafile='' conflicts=3 mechs='' tries=0 passfile='' resource='' server=''
 mode=starttls plain='' verbose='' nosandbox='' capdir='' version=''
-while getopts C:c:hm:n:Pp:r:s:t:vVw:X opt; do
+log_setup
+while getopts C:c:f:hlm:n:Pp:r:s:t:vVw:X opt; do
 	case $opt in
 	C) cafile=$OPTARG ;;
 	c) conflicts=$OPTARG ;;
+	f) conf_read "$OPTARG" ;;
 	h) usage; exit 0 ;;
+	l) logsys=1 ;;
 	m) mechs=$OPTARG ;;
 	n) tries=$OPTARG ;;
 	P) plain=1 ;;
@@ -39,6 +259,9 @@ while getopts C:c:hm:n:Pp:r:s:t:vVw:X opt; do
 	esac
 done
 shift $((OPTIND - 1))
+log_syslog
+# A jid from -f when none is given.
+[ $# -eq 0 ] && [ -n "$conf_jid" ] && set -- "$conf_jid"
 
 # The stages: next to this script in a source tree, else on PATH.
 here=$(dirname "$0")
@@ -63,10 +286,9 @@ fi
 jid=$1
 shift
 
-# The rest goes to xmpp-echo as it is: quoted once here, so that a
+# The rest goes to xmpp-echo as it is: quoted once (quote), so that a
 # status text with blanks stays one argument.
-quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
-echoargs=
+echoargs=$conf_echoargs
 for a; do
 	echoargs="$echoargs$(quote "$a")"
 done
@@ -104,6 +326,12 @@ if [ "$mode" = plain ]; then
 	esac
 fi
 
+# Under systemd, the unit's credential (LoadCredential=password:...).
+if [ -z "$passfile" ] && [ -z "${XMPP_PASSWORD+1}" ] &&
+    [ -f "${CREDENTIALS_DIRECTORY:-/nonexistent}/password" ]; then
+	passfile=$CREDENTIALS_DIRECTORY/password
+fi
+
 # The password goes to xmpp-echo alone, through its environment; asked
 # for once here so that reconnecting never asks again.
 password=${XMPP_PASSWORD-}
@@ -125,6 +353,7 @@ tmp=
 trap '[ -z "$tmp" ] || rm -rf "$tmp"; exit 0' HUP INT TERM
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
+log_start
 
 # Per session: each stage's pid and status (cpid cst, ppid pst, epid
 # est), the stage that ended first, the watchdog, whether stages were
@@ -143,6 +372,7 @@ run() {
 	_x=$1 _i=$2 _o=$3
 	shift 3
 	(
+		log_stage "$_x"
 		if [ "$_x" = c ]; then
 			"$@" >"$_o" <"$_i" 3>&- &
 		elif [ "$_x" = p ] || [ -z "$havepw" ]; then
@@ -162,7 +392,7 @@ run() {
 }
 
 connect() {
-	set -- -t "$mode" -d "$domain"
+	set -- -L -t "$mode" -d "$domain"
 	[ -n "$cafile" ] && set -- "$@" -C "$cafile"
 	[ -n "$capdir" ] && set -- "$@" -w \
 	    "$capdir/capture-$(date -u +%Y%m%dT%H%M%S)-$$.xml"
@@ -182,6 +412,7 @@ echo_() {
 	[ -n "$plain" ] && set -- -P "$@"
 	[ -n "$verbose" ] && set -- -v "$@"
 	[ -n "$nosandbox" ] && set -- -X "$@"
+	set -- -L "$@"
 	[ -n "$mechs" ] && set -- -m "$mechs" "$@"
 	[ -n "$passfile" ] && set -- -p "$passfile" "$@"
 	[ -n "$resource" ] && set -- -r "$resource" "$@"
@@ -291,6 +522,7 @@ finish() {
 		report
 	fi
 	rm -rf "$tmp"
+	log_stop
 }
 trap 'finish; exit 0' HUP INT TERM
 trap 'st=$?; finish; exit $st' EXIT

@@ -5,6 +5,10 @@
 VERSION = 0.1
 PREFIX = /usr/local
 MANPREFIX = $(PREFIX)/share/man
+# Where echobot@.service looks for NAME.conf and NAME.pass (under
+# echobot/), and where systemd finds the unit.
+SYSCONFDIR = /etc
+SYSTEMDUNITDIR = $(PREFIX)/lib/systemd/system
 
 CC = cc
 CFLAGS = -O2 -g -Wall -Wextra
@@ -22,7 +26,7 @@ TOOLS = xmpp-connect/xmpp-connect xmpp-parse/xmpp-parse xmpp-echo/xmpp-echo \
 	xmpp-run/xmpp-run
 MAN1 = man/xmpp-connect.1 man/xmpp-parse.1 man/xmpp-echo.1 man/echobot.sh.1 \
 	man/xmpp-run.1
-MAN5 = man/xmpp-record.5 man/xmpp-capture.5
+MAN5 = man/xmpp-record.5 man/xmpp-capture.5 man/echobot.conf.5
 MAN7 = man/echobot.7
 COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
@@ -106,12 +110,16 @@ install: all
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
 	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+	mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's,@BINDIR@,$(PREFIX)/bin,g' -e 's,@SYSCONFDIR@,$(SYSCONFDIR),g' \
+	    systemd/echobot@.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/echobot@.service
 
 uninstall:
 	for f in $(TOOLS) echobot.sh; do \
 		rm -f $(DESTDIR)$(PREFIX)/bin/$${f##*/}; done
 	for f in $(MAN1) $(MAN5) $(MAN7); do \
 		s=$${f##*.}; rm -f $(DESTDIR)$(MANPREFIX)/man$$s/$${f##*/}; done
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/echobot@.service
 
 clean:
 	rm -f $(TOOLS) $(UNIT) common/*.o xmpp-*/*.o tests/unit/*.o \

@@ -83,7 +83,8 @@ log_line() {
 log_start() {
 	[ "$logto" = plain ] && return 0
 	mkfifo -m 600 "$tmp/log" || die "mkfifo failed"
-	(trap '' HUP INT TERM; log_format >&2) <"$tmp/log" &
+	(trap '' HUP INT TERM; log_format >&2) <"$tmp/log" 3>&- 4<&- 5<&- \
+	    7>&- 8<&- 9<&- &
 	logpid=$!
 	exec 6>&2 2>"$tmp/log"
 }
@@ -263,14 +264,18 @@ log_syslog
 # A jid from -f when none is given.
 [ $# -eq 0 ] && [ -n "$conf_jid" ] && set -- "$conf_jid"
 
-# The stages: next to this script in a source tree, else on PATH.
+# The stages: in a source tree next to this script (xmpp-echo/xmpp-echo),
+# installed next to it, else on PATH.  cron and systemd run us by an
+# absolute path with a PATH that misses where we are installed.
 here=$(dirname "$0")
 stage() {
-	if [ -x "$here/$1/$1" ]; then
-		echo "$here/$1/$1"
-	else
-		command -v "$1" || die "$1: not found"
-	fi
+	for _p in "$here/$1/$1" "$here/$1"; do
+		if [ -f "$_p" ] && [ -x "$_p" ]; then
+			echo "$_p"
+			return 0
+		fi
+	done
+	command -v "$1" || die "$1: not found in $here nor on PATH"
 }
 xmpp_connect=$(stage xmpp-connect) || exit 1
 xmpp_parse=$(stage xmpp-parse) || exit 1

@@ -9,14 +9,16 @@
 # apt-get line and exits 1.
 
 job=${1:-check}
+# systemd and man-db: systemd-analyze verify of echobot@.service (0151).
 pkgs="prosody stunnel4 libexpat1-dev libbsd-dev nettle-dev python3-slixmpp
 pkg-config make gcc libc6-dev openssl procps"
 case $job in
 demo)	;;
 check)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
-	ca-certificates iproute2 dnsmasq-base" ;;
+	ca-certificates iproute2 dnsmasq-base systemd man-db" ;;
 ci)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
-	ca-certificates iproute2 dnsmasq-base clang libclang-rt-14-dev afl++" ;;
+	ca-certificates iproute2 dnsmasq-base systemd man-db clang
+	libclang-rt-14-dev afl++" ;;
 *)	echo "usage: deps.sh [demo | check | ci]" >&2; exit 2 ;;
 esac
 

@@ -7,7 +7,7 @@
 # journal), echoes over STARTTLS, holds the password in no environment,
 # and a SIGTERM to its process group ends it with status 0.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 21
 
 make -s -C "$TOP" install PREFIX="$T/p" SYSCONFDIR="$T/etc" >"$T/make" 2>&1
 is "$?" 0 "make install PREFIX SYSCONFDIR" || diag "$(cat "$T/make")"
@@ -42,9 +42,16 @@ if command -v systemd-analyze >/dev/null; then
 	(cd "$T" && MANPATH="$T/p/share/man" systemd-analyze verify "$U") \
 	    >"$T/verify" 2>&1
 	is "$?:$(cat "$T/verify")" 0: "systemd-analyze verify: clean"
+	# Its exposure score, 0 to 10: at most 2, "OK" on its scale.
+	systemd-analyze security --offline=yes --threshold=20 "$U" \
+	    >"$T/security" 2>&1
+	is "$?" 0 "systemd-analyze security: exposure at most 2.0" ||
+	    diag "$(tail -n 1 "$T/security")"
 else
-	skip "systemd-analyze verify: clean" \
-	    "no systemd-analyze (package systemd, tests/deps.sh check)"
+	for d in "systemd-analyze verify: clean" \
+	    "systemd-analyze security: exposure at most 2.0"; do
+		skip "$d" "no systemd-analyze (package systemd, tests/deps.sh)"
+	done
 fi
 
 PROSODY_TLS=1

@@ -64,17 +64,17 @@ log_format() {
 	fi
 }
 
-# log_line LINE: one line to the log
+# log_line LINE: one line to the log; to syslog before the first
+# session, to standard error as well, where whoever started us looks.
 log_line() {
-	case $logto in
-	plain) printf '%s\n' "$1" >&2 ;;
-	*)
-		if [ -n "$logpid" ]; then
-			printf '%s\n' "$1" >&2
-		else
-			printf '%s\n' "$1" | log_format >&2
-		fi ;;
-	esac
+	if [ "$logto" = plain ] || [ -n "$logpid" ]; then
+		printf '%s\n' "$1" >&2
+	elif [ "$logto" = syslog ]; then
+		printf '%s\n' "$1" >&2
+		printf '%s\n' "$1" | log_format
+	else
+		printf '%s\n' "$1" | log_format >&2
+	fi
 }
 
 # log_start: the reader, then standard error to it, the real one kept

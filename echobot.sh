@@ -262,7 +262,10 @@ done
 shift $((OPTIND - 1))
 log_syslog
 # A jid from -f when none is given.
-[ $# -eq 0 ] && [ -n "$conf_jid" ] && set -- "$conf_jid"
+if [ $# -eq 0 ] && [ -n "$conf" ]; then
+	[ -n "$conf_jid" ] || die "$conf: no jid, and none given"
+	set -- "$conf_jid"
+fi
 
 # The stages: in a source tree next to this script (xmpp-echo/xmpp-echo),
 # installed next to it, else on PATH.  cron and systemd run us by an

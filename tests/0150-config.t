@@ -3,7 +3,7 @@
 # its values are data (nothing in them runs), options after -f win; a
 # bad line is refused naming the file and line, before any connection.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
 echobot_setup
 ping() { alice_ping "$1" --no-tls --timeout 60; }
@@ -110,4 +110,9 @@ env TMPDIR="$T/tmp" "$TOP/echobot.sh" -f "$T/nonexistent.conf" \
     </dev/null >/dev/null 2>"$T/bad.err"
 is "$?:$(sed "s/$STAMP//" "$T/bad.err")" \
     "1:echobot.sh: $T/nonexistent.conf: cannot read" "a missing file: said so"
+printf 'tls = plain\n' >"$T/nojid.conf"
+env TMPDIR="$T/tmp" "$TOP/echobot.sh" -f "$T/nojid.conf" \
+    </dev/null >/dev/null 2>"$T/bad.err"
+is "$?:$(sed "s/$STAMP//" "$T/bad.err")" \
+    "1:echobot.sh: $T/nojid.conf: no jid, and none given" "no jid: said so"
 is "$(cat "$T/connections" 2>/dev/null)" "" "bad files: no connection attempted"

@@ -4,15 +4,15 @@
 # stunnel, a child of xmpp-connect, not traced): an echo over STARTTLS,
 # then SIGTERM to xmpp-echo, and not one error or definite leak.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
 
 if ! command -v valgrind >/dev/null; then
-	for i in 1 2 3 4 5 6 7 8; do skip "valgrind $i" "no valgrind"; done
+	for i in 1 2 3 4 5 6 7 8 9; do skip "valgrind $i" "no valgrind"; done
 	exit 0
 fi
 # A sanitizer build has its own checks and cannot run under valgrind.
 if sanitized "$TOP/xmpp-echo/xmpp-echo"; then
-	for i in 1 2 3 4 5 6 7 8; do skip "valgrind $i" "sanitizer build"; done
+	for i in 1 2 3 4 5 6 7 8 9; do skip "valgrind $i" "sanitizer build"; done
 	exit 0
 fi
 
@@ -45,9 +45,9 @@ vg() {
 }
 
 vg connect "$T/connect.in" "$T/parse.in" "$TOP/xmpp-connect/xmpp-connect" \
-    -C "$CA_FILE" -d localhost "127.0.0.1:$C2S_PORT"
+    -L -C "$CA_FILE" -d localhost "127.0.0.1:$C2S_PORT"
 vg parse "$T/parse.in" "$T/echo.in" "$TOP/xmpp-parse/xmpp-parse" -X
-vg echo "$T/echo.in" "$T/connect.in" "$TOP/xmpp-echo/xmpp-echo" -X -e \
+vg echo "$T/echo.in" "$T/connect.in" "$TOP/xmpp-echo/xmpp-echo" -X -L -e \
     -p "$T/bot.pass" bot@localhost
 
 echo '"under valgrind"' >"$T/ping"
@@ -67,6 +67,9 @@ for s in connect parse echo; do
 	    sh -c 'test -f "$1" && test ! -s "$1"' sh "$T/$s.vg" ||
 	    diag "$(head -n 40 "$T/$s.vg")"
 done
+check "-L: the milestones of both" sh -c '
+    grep -q "^xmpp-connect: TLS established with localhost" "$1/connect.err" &&
+    grep -q "^xmpp-echo: online$" "$1/echo.err"' sh "$T"
 # ([s]: the pattern does not match the shell that runs pgrep.)
 check "no stunnel left" sh -c '! pgrep -f "$1" >/dev/null' sh \
     "[s]tunnel $T/xmpp-connect"

@@ -119,19 +119,19 @@ hostile stop 1 -i 2 -t 2 -b 1000000 -R 6000000
 ended "$BOT_PID" 60
 is "$?" 3 "a server that stops reading: the session ends, status 3"
 check "xmpp-echo said why" \
-    grep -q "^xmpp-echo: server took no output for 2 s$" "$T/bot.err"
+    grep -q "${LOG}xmpp-echo: server took no output for 2 s$" "$T/bot.err"
 check "the launcher named it" grep -q \
     "xmpp-echo exited 8 (server stopped answering or reading)" "$T/bot.err"
-check "it had echoed" grep -q "^xmpp-echo: echoed [1-9]" "$T/bot.err"
+check "it had echoed" grep -q "${LOG}xmpp-echo: echoed [1-9]" "$T/bot.err"
 
 # --- no roster, a message every half second: retried, nothing echoed
 hostile roster 2 -t 2
 ended "$BOT_PID" 60
 is "$?" 3 "no roster: two sessions, then status 3"
-is "$(grep -c '^xmpp-echo: login: no roster from the server in 2 s$' \
+is "$(grep -c "${LOG}xmpp-echo: login: no roster from the server in 2 s$" \
     "$T/bot.err")" 2 "no roster: xmpp-echo said why, each session"
 check "no roster: the launcher tried again" \
-    grep -q "^echobot.sh: session 2: connecting" "$T/bot.err"
+    grep -q "${LOG}echobot.sh: session 2: connecting" "$T/bot.err"
 check "no roster: both sessions got messages" \
     sh -c 'test -s "$1" && test -s "$2"' sh "$T/got.1" "$T/got.2"
 check "no roster: nothing echoed, no presence" sh -c \

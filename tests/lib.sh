@@ -287,6 +287,10 @@ echobot_accounts() {
 	mkdir -p "$T/tmp"
 }
 
+# LOG: in a grep pattern, the start of a line of the launcher's log,
+# which starts with its time when stderr is not a terminal (echobot.sh(1))
+LOG='^\([0-9]\{4\}-[0-9-]*T[0-9:]*Z \)\{0,1\}'
+
 # bot_start ARGS...: echobot.sh ARGS... bot@localhost in the background,
 # stderr in $T/bot.err, its temp dir under $T/tmp; BOT_PID.  SIGINT goes
 # back to its default first, as for a command started from a terminal

@@ -133,7 +133,7 @@ conf_number() {
 # launcher sets itself have keys of their own.
 conf_echo() {
 	case $1 in
-	-[ehLmPprvVX]|-[ehLmPprvVX][[:blank:]]*)
+	-[ehmNPprvVX]|-[ehmNPprvVX][[:blank:]]*)
 		conf_bad "$_k $1: set by the launcher, use its key" ;;
 	-[A-Za-z]) conf_echoargs="$conf_echoargs$(quote "$1")" ;;
 	-[A-Za-z][[:blank:]]*)
@@ -400,7 +400,7 @@ run() {
 }
 
 connect() {
-	set -- -L -t "$mode" -d "$domain"
+	set -- -N -t "$mode" -d "$domain"
 	[ -n "$cafile" ] && set -- "$@" -C "$cafile"
 	[ -n "$capdir" ] && set -- "$@" -w \
 	    "$capdir/capture-$(date -u +%Y%m%dT%H%M%S)-$$.xml"
@@ -420,7 +420,7 @@ echo_() {
 	[ -n "$plain" ] && set -- -P "$@"
 	[ -n "$verbose" ] && set -- -v "$@"
 	[ -n "$nosandbox" ] && set -- -X "$@"
-	set -- -L "$@"
+	set -- -N "$@"
 	[ -n "$mechs" ] && set -- -m "$mechs" "$@"
 	[ -n "$passfile" ] && set -- -p "$passfile" "$@"
 	[ -n "$resource" ] && set -- -r "$resource" "$@"

@@ -45,9 +45,9 @@ vg() {
 }
 
 vg connect "$T/connect.in" "$T/parse.in" "$TOP/xmpp-connect/xmpp-connect" \
-    -L -C "$CA_FILE" -d localhost "127.0.0.1:$C2S_PORT"
+    -N -C "$CA_FILE" -d localhost "127.0.0.1:$C2S_PORT"
 vg parse "$T/parse.in" "$T/echo.in" "$TOP/xmpp-parse/xmpp-parse" -X
-vg echo "$T/echo.in" "$T/connect.in" "$TOP/xmpp-echo/xmpp-echo" -X -L -e \
+vg echo "$T/echo.in" "$T/connect.in" "$TOP/xmpp-echo/xmpp-echo" -X -N -e \
     -p "$T/bot.pass" bot@localhost
 
 echo '"under valgrind"' >"$T/ping"
@@ -67,7 +67,7 @@ for s in connect parse echo; do
 	    sh -c 'test -f "$1" && test ! -s "$1"' sh "$T/$s.vg" ||
 	    diag "$(head -n 40 "$T/$s.vg")"
 done
-check "-L: the milestones of both" sh -c '
+check "-N: the milestones of both" sh -c '
     grep -q "^xmpp-connect: TLS established with localhost" "$1/connect.err" &&
     grep -q "^xmpp-echo: online$" "$1/echo.err"' sh "$T"
 # ([s]: the pattern does not match the shell that runs pgrep.)

@@ -27,7 +27,7 @@ ping "a good file: echo"
 check "the resource of the file" grep -q \
     "xmpp-echo: logged in as bot@localhost/from-the-file$" "$T/bot.err"
 check "echo-option: its argument one word, as written, not run" sh -c \
-    'grep -qF "> <presence><status>\$(touch $1/pwned) &apos;it is data&apos;</status>" "$2" &&
+    'grep -qF "<status>\$(touch $1/pwned) '"'it is data'"'</status>" "$2" &&
     ! test -e "$1/pwned"' sh "$T" "$T/bot.err"
 check "stderr a file: the launcher's lines stamped" grep -q \
     "${STAMP}echobot.sh: session 1: connecting to 127.0.0.1:$C2S_PORT" \

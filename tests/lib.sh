@@ -288,8 +288,10 @@ echobot_accounts() {
 }
 
 # LOG: in a grep pattern, the start of a line of the launcher's log,
-# which starts with its time when stderr is not a terminal (echobot.sh(1))
+# which starts with its time when stderr is not a terminal (echobot.sh(1));
+# exported, for sh -c scripts
 LOG='^\([0-9]\{4\}-[0-9-]*T[0-9:]*Z \)\{0,1\}'
+export LOG
 
 # bot_start ARGS...: echobot.sh ARGS... bot@localhost in the background,
 # stderr in $T/bot.err, its temp dir under $T/tmp; BOT_PID.  SIGINT goes

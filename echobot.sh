@@ -219,7 +219,8 @@ conf_line() {
 		*) conf_bad "log $_v: want stderr or syslog" ;;
 		esac ;;
 	echo-option) conf_echo "$_v" ;;
-	handler) conf_bad "handler: reserved for -x, not supported yet" ;;
+	handler)
+		conf_echoargs="$conf_echoargs$(quote -x)$(quote "$_v")" ;;
 	*) conf_bad "$_k: unknown key" ;;
 	esac
 }

@@ -49,6 +49,17 @@ check "the milestones, stamped, one line each" sh -c '
     done' sh "$STAMP" "$T/bot.err" "$C2S_PORT"
 stop "$BOT_PID"
 
+# handler: xmpp-echo's -x, its command one argument.
+printf '%s\n' "server = 127.0.0.1:$C2S_PORT" "tls = plain" \
+    "password-file = $T/bot.pass" "handler = cat -u" >"$T/h.conf"
+: >"$T/bot.err"
+bot_start -f "$T/h.conf"
+wait_file_grep "$T/bot.err" "xmpp-echo: online" 30
+check "handler: xmpp-echo's -x, one argument" sh -c '
+    tr "\\0" "\\n" <"/proc/$(pgrep -o -s "$1" -x xmpp-echo)/cmdline" |
+    grep -qx "cat -u"' sh "$BOT_PID"
+stop "$BOT_PID"
+
 # Bad files.  A listener counts connections: there must be none.
 LPORT=$(free_port)
 spawn $PY -c 'import socket, sys
@@ -96,8 +107,6 @@ refused "a relative path" "cafile = ca.pem" "cafile ca.pem: want an absolute pat
 refused "a number that is none" "tries = ten" "tries ten: not a number"
 refused "an option the launcher sets" "echo-option = -p /etc/passwd" \
     "echo-option -p /etc/passwd: set by the launcher, use its key"
-refused "handler: reserved" "handler = /bin/cat" \
-    "handler: reserved for -x, not supported yet"
 refused "shell in a key: not run" "\$(touch $T/pwned2) = x" \
     "\$(touch $T/pwned2): not a key"
 check "shell in a key: not run" test ! -e "$T/pwned2"

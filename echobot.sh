@@ -92,8 +92,21 @@ log_start() {
 # log_stage c|p|e: in a stage's subshell: the trace skips the reader
 log_stage() {
 	[ -n "$logpid" ] || return 0
-	[ "$1" = e ] && [ -n "$verbose" ] && exec 2>&6
+	[ "$1" = e ] && log_traced && exec 2>&6
 	exec 6>&-
+}
+
+# log_traced: xmpp-echo traces, by our -v or its own among the options
+# after the jid (any word of letters after a - with a v, to be safe)
+log_traced() {
+	[ -n "$verbose" ] && return 0
+	eval "set -- $echoargs"
+	for _a; do
+		case $_a in
+		-*v*) case ${_a#-} in *[!A-Za-z]*) ;; *) return 0 ;; esac ;;
+		esac
+	done
+	return 1
 }
 
 log_stop() {

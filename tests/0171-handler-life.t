@@ -57,7 +57,7 @@ alice --no-tls --send "$T/send100" --expect 0 --ping --linger 0 \
 is "$(jfield ping "$T/got" | grep -v null)" '"pong"' \
     "a handler with its stdout closed: the bot answers a ping"
 check "its stderr comes through, prefixed" \
-    wait_file_grep "$T/mute.err" '^handler: got one$' 10
+    wait_file_grep "$T/mute.err" "${LOG}handler: got one$" 10
 term
 
 # --- exits at once, every time

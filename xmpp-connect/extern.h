@@ -18,7 +18,8 @@ enum {
 	EXIT_LOST = 3,		/* connection lost after it was up */
 	EXIT_CERT = 4,		/* TLS: server certificate rejected */
 	EXIT_TLS = 5,		/* TLS: handshake or stunnel failure */
-	EXIT_STARTTLS = 6	/* STARTTLS not offered or refused */
+	EXIT_STARTTLS = 6,	/* STARTTLS not offered or refused */
+	EXIT_STREAM = 7		/* a stream error retrying would meet again */
 };
 
 enum mode {

@@ -12,8 +12,8 @@
  * stunnel cannot be handed a connected socket, hence the Unix socket in
  * a private directory; our own connect keeps address order and errors
  * the same in every mode.  stunnel is our only child: it is killed on
- * every exit path (atexit, TERM/INT/HUP) and with PR_SET_PDEATHSIG, and
- * the directory goes with it.
+ * every exit path (atexit, TERM/INT/HUP unless ignored) and with
+ * PR_SET_PDEATHSIG, and the directory goes with it.
  */
 #define _GNU_SOURCE	/* struct ucred, accept4 */
 #include <sys/types.h>
@@ -62,6 +62,20 @@ struct preamble {
 	int		 inerror;	/* inside <stream:error> */
 	char		 cond[64];	/* its condition */
 	char		 fail[128];	/* why the parse stopped */
+	int		 status;	/* the exit status that goes with it */
+};
+
+/*
+ * Stream errors that a new connection would meet again (RFC 6120
+ * 4.9.3), as in xmpp-echo(1)'s status 6: host-unknown for a JID whose
+ * domain the server does not serve, say.  Any other is transient.
+ */
+static const char *const stream_fatal[] = {
+	"bad-format", "bad-namespace-prefix", "host-gone", "host-unknown",
+	"improper-addressing", "invalid-from", "invalid-namespace",
+	"invalid-xml", "not-authorized", "not-well-formed", "restricted-xml",
+	"unsupported-encoding", "unsupported-feature",
+	"unsupported-stanza-type", "unsupported-version"
 };
 
 static char	 tmpdir[PATH_MAX], confpath[PATH_MAX], sockpath[PATH_MAX],
@@ -77,11 +91,34 @@ send_preamble(int fd, const char *p, size_t len)
 }
 
 static void
+preamble_fail_status(struct preamble *pr, int status, const char *fmt,
+    const char *arg)
+{
+	if (pr->fail[0] == '\0') {
+		(void)snprintf(pr->fail, sizeof pr->fail, fmt, arg);
+		pr->status = status;
+	}
+	XML_StopParser(pr->parser, XML_FALSE);
+}
+
+static void
 preamble_fail(struct preamble *pr, const char *fmt, const char *arg)
 {
-	if (pr->fail[0] == '\0')
-		(void)snprintf(pr->fail, sizeof pr->fail, fmt, arg);
-	XML_StopParser(pr->parser, XML_FALSE);
+	preamble_fail_status(pr, EXIT_STARTTLS, fmt, arg);
+}
+
+/* The stream error's condition decides whether a retry may help. */
+static void
+preamble_stream_error(struct preamble *pr)
+{
+	size_t	 i;
+	int	 status = EXIT_LOST;
+
+	for (i = 0; i < sizeof stream_fatal / sizeof stream_fatal[0]; i++)
+		if (strcmp(pr->cond, stream_fatal[i]) == 0)
+			status = EXIT_STREAM;
+	preamble_fail_status(pr, status, "stream error from server: %s",
+	    pr->cond[0] != '\0' ? pr->cond : "(no condition)");
 }
 
 /* Splits expat's "URI local" into the namespace test and the local name. */
@@ -157,13 +194,14 @@ preamble_end(void *arg, const char *name)
 {
 	struct preamble	*pr = arg;
 
+	/* A close without an error: a server going down, worth a retry. */
 	if (--pr->depth == 0)
-		preamble_fail(pr, "%s", "server closed the stream");
+		preamble_fail_status(pr, EXIT_LOST, "%s",
+		    "server closed the stream");
 	if (pr->depth != 1)
 		return;
 	if (pr->inerror)
-		preamble_fail(pr, "stream error from server: %s",
-		    pr->cond[0] != '\0' ? pr->cond : "(no condition)");
+		preamble_stream_error(pr);
 	else if (is(name, NS_STREAM, "features") && !pr->offered)
 		preamble_fail(pr, "%s", "server does not offer STARTTLS");
 	else if (is(name, NS_STREAM, "features"))
@@ -227,8 +265,10 @@ preamble_read(int fd, char *buf, size_t size, size_t total)
 	if (size > PREAMBLE_MAX - total)
 		size = PREAMBLE_MAX - total;
 	for (;;) {
+		/* A hang is no proof of a bad configuration: a retry may do. */
 		if ((r = poll(&pfd, 1, PREAMBLE_TIMEOUT)) == 0)
-			errx(EXIT_STARTTLS, "STARTTLS: server timed out");
+			errx(EXIT_LOST, "STARTTLS: server silent for %d s",
+			    PREAMBLE_TIMEOUT / 1000);
 		if (r == -1 && errno != EINTR)
 			err(EXIT_LOCAL, "poll");
 		if (r == -1 || (n = read(fd, buf, size)) == -1) {
@@ -237,7 +277,7 @@ preamble_read(int fd, char *buf, size_t size, size_t total)
 			err(EXIT_LOST, "connection lost: read from server");
 		}
 		if (n == 0)
-			errx(EXIT_STARTTLS, "STARTTLS: server closed the "
+			errx(EXIT_LOST, "STARTTLS: server closed the "
 			    "connection");
 		return n;
 	}
@@ -284,7 +324,7 @@ starttls(int fd, const char *domain)
 		if (XML_Parse(pr.parser, buf, n, 0) == XML_STATUS_OK)
 			continue;
 		if (pr.fail[0] != '\0')
-			errx(EXIT_STARTTLS, "STARTTLS: %s", pr.fail);
+			errx(pr.status, "STARTTLS: %s", pr.fail);
 		if (pr.state != P_DONE)
 			errx(EXIT_STARTTLS, "STARTTLS: bad XML from server: %s",
 			    XML_ErrorString(XML_GetErrorCode(pr.parser)));
@@ -304,8 +344,9 @@ cleanup(void)
 {
 	int	 saved = errno;
 
+	/* KILL: stunnel may have inherited an ignored TERM. */
 	if (child > 0) {
-		(void)kill(child, SIGTERM);
+		(void)kill(child, SIGKILL);
 		(void)waitpid(child, NULL, 0);
 		child = -1;
 	}
@@ -328,18 +369,31 @@ on_signal(int sig)
 	(void)raise(sig);
 }
 
+/*
+ * A signal ignored when we started stays ignored, for us and stunnel:
+ * echobot.sh(1) keeps the link up that way, on a TERM to the whole
+ * group, until xmpp-echo's goodbye has gone through.
+ */
 static void
-catch_signals(void)
+catch_signal(int sig)
 {
-	struct sigaction	 sa;
+	struct sigaction	 sa, old;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigfillset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	if (sigaction(sig, NULL, &old) == -1)
 		err(EXIT_LOCAL, "sigaction");
+	if (old.sa_handler != SIG_IGN && sigaction(sig, &sa, NULL) == -1)
+		err(EXIT_LOCAL, "sigaction");
+}
+
+static void
+catch_signals(void)
+{
+	catch_signal(SIGTERM);
+	catch_signal(SIGINT);
+	catch_signal(SIGHUP);
 }
 
 static void
@@ -449,7 +503,7 @@ exec_stunnel(int clear, pid_t parent)
 	int	 fd;
 
 	/* stunnel must not outlive us, even after a SIGKILL. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(126);
 	(void)signal(SIGPIPE, SIG_DFL);
 	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||

@@ -158,9 +158,34 @@ connect_wait(int s)
 	return e;
 }
 
-/* Tries one address; returns the socket or -1 after saying why. */
+/*
+ * Why each address failed, said in one line once none answered: a
+ * launcher that retries then has one line a try to show, or to hold back.
+ */
+static char	 tried[1024];
+
+/* Adds "host port P (address, family): why"; addr NULL: not resolved. */
+static void
+tried_add(const char *host, const char *port, const char *addr,
+    int family, const char *why)
+{
+	char	 one[2 * NI_MAXHOST + 128], paren[NI_MAXHOST + 16] = "";
+	const char *fam = family == AF_INET ? "IPv4" :
+	    family == AF_INET6 ? "IPv6" : "?";
+
+	if (addr != NULL && strcmp(addr, host) != 0)
+		(void)snprintf(paren, sizeof paren, " (%s, %s)", addr, fam);
+	else if (addr != NULL)
+		(void)snprintf(paren, sizeof paren, " (%s)", fam);
+	(void)snprintf(one, sizeof one, "%s%s port %s%s: %s",
+	    tried[0] != '\0' ? "; " : "", host, port, paren, why);
+	/* Past the buffer the line is cut: the first causes are the news. */
+	(void)strlcat(tried, one, sizeof tried);
+}
+
+/* Tries one address; returns the socket or -1, noting why in tried. */
 static int
-connect_addr(const struct addrinfo *ai)
+connect_addr(const struct addrinfo *ai, const char *host)
 {
 	char	 addr[NI_MAXHOST], port[NI_MAXSERV];
 	int	 s, e = 0, one = 1;
@@ -170,14 +195,14 @@ connect_addr(const struct addrinfo *ai)
 		(void)strlcpy(addr, "?", sizeof addr);
 	if ((s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 	    ai->ai_protocol)) == -1) {
-		warn("%s port %s: socket", addr, port);
+		tried_add(host, port, addr, ai->ai_family, strerror(errno));
 		return -1;
 	}
 	set_nonblock(s);
 	if (connect(s, ai->ai_addr, ai->ai_addrlen) == -1)
 		e = errno == EINPROGRESS ? connect_wait(s) : errno;
 	if (e != 0) {
-		warnx("%s port %s: %s", addr, port, strerror(e));
+		tried_add(host, port, addr, ai->ai_family, strerror(e));
 		close(s);
 		return -1;
 	}
@@ -200,11 +225,12 @@ connect_host(const char *host, const char *port)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		warnx("%s: %s", host, gai_strerror(e));
+		tried_add(host, port, NULL, AF_UNSPEC, e == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(e));
 		return -1;
 	}
 	for (ai = res; ai != NULL && s == -1; ai = ai->ai_next)
-		s = connect_addr(ai);
+		s = connect_addr(ai, host);
 	freeaddrinfo(res);
 	return s;
 }
@@ -485,8 +511,7 @@ main(int argc, char *argv[])
 	else
 		s = connect_domain(opt.domain, &mode);
 	if (s == -1)
-		errx(EXIT_CONNECT, "%s: could not connect",
-		    host != NULL ? host : opt.domain);
+		errx(EXIT_CONNECT, "could not connect: %s", tried);
 
 	switch (mode) {
 	case MODE_PLAIN:

@@ -29,7 +29,7 @@ static void	 usage(FILE *, int) __attribute__((noreturn));
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: xmpp-echo [-AehNPvVX] [-b burst] [-i idle] "
+	fprintf(fp, "usage: xmpp-echo [-AehNPTvVX] [-b burst] [-i idle] "
 	    "[-k keepalive] [-L maxstanza]\n"
 	    "                 [-l maxbody] [-m mechanisms] [-O outrate] "
 	    "[-p passfile] [-R rate]\n"
@@ -223,11 +223,11 @@ main(int argc, char *argv[])
 {
 	struct bot b = { 0 };
 	const char *passfile = NULL, *statefile = NULL;
-	int ch, confine = 1;
+	int ch, confine = 1, checkonly = 0;
 
 	defaults(&b);
 	while ((ch = getopt(argc, argv,
-	    "Ab:ehi:k:L:l:m:NO:p:PR:r:S:s:t:vVx:X")) != -1) {
+	    "Ab:ehi:k:L:l:m:NO:p:PR:r:S:s:t:TvVx:X")) != -1) {
 		if (number_option(&b, ch, optarg) ||
 		    text_option(&b, ch, optarg))
 			continue;
@@ -250,6 +250,9 @@ main(int argc, char *argv[])
 		case 'S':
 			statefile = optarg;
 			break;
+		case 'T':
+			checkonly = 1;
+			break;
 		case 'v':
 			b.verbose = 1;
 			break;
@@ -271,6 +274,11 @@ main(int argc, char *argv[])
 	if ((b.senders = calloc(SENDERS_MAX, sizeof *b.senders)) == NULL ||
 	    (b.sm.q = calloc(SM_QUEUE_MAX, sizeof *b.sm.q)) == NULL)
 		err(EX_LOCAL, "calloc");
+	/* For echobot.sh: the options and password, before connecting. */
+	if (checkonly) {
+		b.pass = get_password(passfile);
+		exit(EX_OK);	/* not return: what b holds stays reachable */
+	}
 	/* The handler is the user's code, unconfined, and never sees the
 	 * password: its supervisor is forked before it is read. */
 	if (b.h.cmd != NULL)

@@ -13,12 +13,39 @@ usage() {
 	    "[-m mechs] [-n tries] [-p passfile] [-r resource]" \
 	    "[-s host[:port]] [-t starttls|direct|plain] [-w dir]" \
 	    "jid [xmpp-echo option ...]"
+	echo "       (options before the jid are echobot.sh's," \
+	    "after it xmpp-echo's: see xmpp-echo(1))"
 }
 
 say() { log_line "echobot.sh: $*"; }
 # quote ARG: ARG quoted for eval, as one word
 quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 die() { say "$*"; exit 1; }
+nl='
+'
+
+# The environment block a process started with stays readable in
+# /proc/PID/environ whatever unset does: with XMPP_PASSWORD set, start
+# again without it, the password on a pipe (fd 9), never on argv.
+if [ -n "${XMPP_PASSWORD+1}" ]; then
+	_pw=$XMPP_PASSWORD
+	unset XMPP_PASSWORD
+	case $_pw in
+	*"$nl"*) die "XMPP_PASSWORD: holds a newline" ;;
+	esac
+	ECHOBOT_PASSWORD_FD=9
+	export ECHOBOT_PASSWORD_FD
+	exec /bin/sh "$0" "$@" 9<<EOF
+$_pw
+EOF
+fi
+password='' havepw=''
+if [ "${ECHOBOT_PASSWORD_FD-}" = 9 ]; then
+	unset ECHOBOT_PASSWORD_FD
+	IFS= read -r password <&9 || die "password: cannot read fd 9"
+	exec 9<&-
+	havepw=1
+fi
 
 # The log (LOGGING in echobot.sh(1)).  logto: plain (lines as they are:
 # standard error is a terminal, or systemd's journal, which stamps them
@@ -341,24 +368,39 @@ if [ -n "$capdir" ]; then
 	[ -w "$capdir" ] || die "$capdir: not writable"
 fi
 
-# PLAIN over clear text is harmless only when nothing leaves the host.
-if [ "$mode" = plain ]; then
-	case $server in
-	localhost|localhost:*|127.*|::1|\[::1\]*) plain=1 ;;
+[ -z "$cafile" ] || [ -r "$cafile" ] || die "$cafile: cannot read"
+
+# loopback HOST[:PORT]: HOST is a literal loopback address, 127.0.0.0/8
+# or ::1.  No name counts, localhost included: what a name resolves to
+# is up to /etc/hosts, nsswitch.conf and DNS search domains when
+# xmpp-connect looks it up, and a name like 127.example.org is anyone's.
+loopback() {
+	case $1 in
+	::1|\[::1\]|\[::1\]:*) return 0 ;;
+	*[!0-9.:]*) return 1 ;;
 	esac
+	printf '%s\n' "${1%:*}" | grep -Eqx \
+	    '127(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}'
+}
+
+# PLAIN over clear text is harmless only when nothing leaves the host.
+if [ "$mode" = plain ] && [ -z "$plain" ]; then
+	if loopback "$server"; then
+		plain=1
+		say "-t plain to $server: PLAIN allowed, a loopback address"
+	else
+		say "-t plain to ${server:-$domain}: no loopback address," \
+		    "PLAIN stays off (-P allows it)"
+	fi
 fi
 
 # Under systemd, the unit's credential (LoadCredential=password:...).
-if [ -z "$passfile" ] && [ -z "${XMPP_PASSWORD+1}" ] &&
+if [ -z "$passfile" ] && [ -z "$havepw" ] &&
     [ -f "${CREDENTIALS_DIRECTORY:-/nonexistent}/password" ]; then
 	passfile=$CREDENTIALS_DIRECTORY/password
 fi
 
-# The password goes to xmpp-echo alone, through its environment; asked
-# for once here so that reconnecting never asks again.
-password=${XMPP_PASSWORD-}
-havepw=${XMPP_PASSWORD+1}
-unset XMPP_PASSWORD
+# Asked for once here, so that reconnecting never asks again.
 if [ -z "$passfile" ] && [ -z "$havepw" ] && [ -t 0 ]; then
 	trap 'stty echo </dev/tty; exit 1' INT TERM
 	stty -echo </dev/tty
@@ -370,45 +412,91 @@ if [ -z "$passfile" ] && [ -z "$havepw" ] && [ -t 0 ]; then
 	havepw=1
 fi
 
+# xmpp-echo's arguments, quoted for eval: ours, then those after the
+# jid (so that theirs win), then the jid.  The password, when we hold
+# it, goes to xmpp-echo alone, on a pipe as its fd 6: never through an
+# environment or a command line.
+eargs=
+[ -n "$havepw" ] && eargs="-p /dev/fd/6 "
+[ -n "$passfile" ] && eargs="-p $(quote "$passfile")"
+[ -n "$resource" ] && eargs="$eargs-r $(quote "$resource")"
+[ -n "$mechs" ] && eargs="$eargs-m $(quote "$mechs")"
+[ -n "$nosandbox" ] && eargs="$eargs-X "
+[ -n "$verbose" ] && eargs="$eargs-v "
+[ -n "$plain" ] && eargs="$eargs-P "
+[ -n "$encrypted" ] && eargs="$eargs-e "
+eargs="$eargs-N "
+eargs="$eargs$echoargs$(quote "$jid")"
+
+# with_password CMD [ARG ...]: CMD with the password on fd 6, if we hold it
+with_password() {
+	if [ -n "$havepw" ]; then
+		"$@" 6<<EOF
+$password
+EOF
+	else
+		"$@"
+	fi
+}
+
+# Everything xmpp-echo can check before a connection (its options, the
+# password) is checked now: a mistake there stops us before the first
+# session, with xmpp-echo's first line.
+check_echo() {
+	eval "set -- $eargs"
+	_out=$(with_password "$xmpp_echo" -T "$@" 2>&1 </dev/null) && {
+		[ -z "$_out" ] || printf '%s\n' "$_out" >&2
+		return 0
+	}
+	_line=${_out%%"$nl"*}
+	_line=${_line#"$xmpp_echo: "}
+	_line=${_line#xmpp-echo: }
+	die "xmpp-echo: $_line"
+}
+check_echo
+
 # (until finish takes over: a stop now leaves no directory behind)
 tmp=
-trap '[ -z "$tmp" ] || rm -rf "$tmp"; exit 0' HUP INT TERM
+trap '[ -z "$tmp" ] || rm -rf "$tmp"; exit 0' HUP INT TERM PIPE
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
 log_start
 
 # Per session: each stage's pid and status (cpid cst, ppid pst, epid
 # est), the stage that ended first, the watchdog, whether stages were
-# started, whether the status fifo is open on fd 4.
+# started, whether the status fifo is open on fd 4; a signal came
+# (interrupted), SIGHUP asked for a new session (reconnect).
 cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid=''
-running='' open4='' subs='' started=''
+running='' open4='' subs='' started='' interrupted='' reconnect=''
 
 # run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
 # writing OUT, under a subshell that writes "X pid PID" and, when CMD
-# ends, "X end STATUS" to the status fifo.  The subshell ignores SIGTERM
-# once CMD runs (CMD does not), so a TERM to the whole process group
-# still gets the status reported.  xmpp-connect opens its output first:
-# the fifos then open in a chain, not a cycle.  The password goes to
-# xmpp-echo alone.
+# ends, "X end STATUS" to the status fifo.  Signals meant for us are
+# ignored by the subshells and by xmpp-connect and xmpp-parse (which
+# keep them ignored): on a TERM or INT to the whole process group,
+# xmpp-echo alone acts, says goodbye and ends, and the others relay it
+# to the server before they end by end of file.  xmpp-connect opens
+# its output first: the fifos then open in a chain, not a cycle; its
+# standard error is held for the end of the session (see report).
 run() {
 	_x=$1 _i=$2 _o=$3
 	shift 3
 	(
 		log_stage "$_x"
+		trap '' HUP INT TERM USR1
 		if [ "$_x" = c ]; then
-			"$@" >"$_o" <"$_i" 3>&- &
+			"$@" >"$_o" <"$_i" 2>"$tmp/connect.err" 3>&- &
 		elif [ "$_x" = p ] || [ -z "$havepw" ]; then
 			"$@" <"$_i" >"$_o" 3>&- &
 		else
-			XMPP_PASSWORD=$password
-			export XMPP_PASSWORD
-			"$@" <"$_i" >"$_o" 3>&- &
+			"$@" <"$_i" >"$_o" 3>&- 6<<EOF &
+$password
+EOF
 		fi
-		trap '' TERM
 		echo "$_x pid $!" >&3
 		wait $! 2>/dev/null
 		echo "$_x end $?" >&3
-	) 3>"$tmp/status" 4<&- &
+	) 3>"$tmp/status" 4<&- 5<&- 7>&- &
 	subs="$subs $!"
 	started="$started $_x"
 }
@@ -429,17 +517,9 @@ parse() {
 }
 
 echo_() {
-	eval "set -- $echoargs"
-	[ -n "$encrypted" ] && set -- -e "$@"
-	[ -n "$plain" ] && set -- -P "$@"
-	[ -n "$verbose" ] && set -- -v "$@"
-	[ -n "$nosandbox" ] && set -- -X "$@"
-	set -- -N "$@"
-	[ -n "$mechs" ] && set -- -m "$mechs" "$@"
-	[ -n "$passfile" ] && set -- -p "$passfile" "$@"
-	[ -n "$resource" ] && set -- -r "$resource" "$@"
-	set -- -S "$tmp/sm" "$@"	# XEP-0198 resumption, see xmpp-echo(1)
-	run e "$tmp/echo.in" "$tmp/connect.in" "$xmpp_echo" "$@" "$jid"
+	eval "set -- $eargs"
+	# XEP-0198 resumption, see xmpp-echo(1)
+	run e "$tmp/echo.in" "$tmp/connect.in" "$xmpp_echo" -S "$tmp/sm" "$@"
 }
 
 # stopwatchdog: stop the teardown's timer, with KILL, as a TERM that
@@ -460,16 +540,36 @@ live() {
 	[ -z "$est" ] && live="$live $epid"
 }
 
-# teardown: once one stage has ended, or we are asked to stop: a TERM to
-# xmpp-echo, which says goodbye to the server if it still can; the
-# others end by end of file.  Whatever runs 5 seconds later gets a TERM,
-# 3 more seconds and a KILL.  Waits until it knows every pid.
+# hold: while the session starts, we keep a reader on xmpp-echo's
+# output (fd 5) and a writer on xmpp-parse's input (fd 7).  Should
+# xmpp-connect fail to connect, xmpp-echo then meets no broken pipe and
+# xmpp-parse no end of file, and teardown silences both before they
+# say anything: one line for a failed connection, xmpp-connect's.
+hold() {
+	exec 8<>"$tmp/connect.in" 5<"$tmp/connect.in" 8<&-
+	exec 8<>"$tmp/parse.in" 7>"$tmp/parse.in" 8<&-
+}
+release() { exec 5<&- 7>&-; }
+
+# teardown: once one stage has ended, or we are asked to stop or to
+# reconnect: a TERM to xmpp-echo, which says goodbye to the server if
+# it still can; the others end by end of file.  A connection that was
+# never made owes no goodbye: xmpp-parse and xmpp-echo get a KILL.
+# Whatever runs 5 seconds later gets a TERM, 3 more seconds and a
+# KILL.  Waits until it knows every pid.
 teardown() {
 	[ -n "$wpid" ] && return 0
 	for _y in $started; do
 		eval "[ -n \"\$${_y}pid\" ]" || return 0
 	done
-	[ -z "$est" ] && kill -TERM "$epid" 2>/dev/null
+	if [ "$first.$cst" = c.2 ]; then
+		silenced=pe
+		[ -z "$pst" ] && kill -KILL "$ppid" 2>/dev/null
+		[ -z "$est" ] && kill -KILL "$epid" 2>/dev/null
+	elif [ -z "$est" ]; then
+		kill -TERM "$epid" 2>/dev/null
+	fi
+	release
 	live
 	setsid sh -c 'sleep 5; kill -TERM "$@" 2>/dev/null; sleep 3;
 	    kill -KILL "$@" 2>/dev/null' sh $live 4<&- &
@@ -486,13 +586,19 @@ pending() {
 }
 
 # collect [stop]: read the status fifo until every stage has ended (or
-# every writer is gone); the first end starts the teardown, as does
-# "stop", the launcher's own end.
+# every writer is gone); the first end starts the teardown, as do
+# "stop", the launcher's own end, and a SIGHUP.  A trapped signal
+# interrupts the read: then it is read again.
 collect() {
 	stopping=$1
-	[ -n "$first$stopping" ] && teardown
+	[ -n "$first$stopping$reconnect" ] && teardown
 	while pending; do
-		read -r _x _what _v <&4 || break
+		if ! read -r _x _what _v <&4; then
+			[ -n "$interrupted" ] || break
+			interrupted=
+			[ -n "$first$stopping$reconnect" ] && teardown
+			continue
+		fi
 		case $_x.$_what in
 		c.pid) cpid=$_v ;;
 		p.pid) ppid=$_v ;;
@@ -502,9 +608,10 @@ collect() {
 		e.end) est=$_v ;;
 		esac
 		[ "$_what" = end ] && first=${first:-$_x}
-		[ -n "$first$stopping" ] && teardown
+		[ -n "$first$stopping$reconnect" ] && teardown
 	done
 	exec 4<&-
+	release
 	running='' open4=''
 	stopwatchdog
 	wait $subs 2>/dev/null
@@ -516,9 +623,12 @@ collect() {
 # session: run the pipeline once; sets cst, pst, est and first
 session() {
 	cpid='' ppid='' epid='' cst='' pst='' est='' first='' started=''
-	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" "$tmp/status"
+	silenced=''
+	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
+	    "$tmp/status" "$tmp/connect.err"
 	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
 	    "$tmp/status" || die "mkfifo failed"
+	hold
 	running=1
 	connect
 	parse
@@ -531,7 +641,8 @@ session() {
 # finish: stop the session, if any, as teardown does; remove the
 # directory.
 finish() {
-	trap - EXIT HUP INT TERM
+	trap - EXIT HUP INT TERM USR1
+	trap '' PIPE	# standard error may be what is gone
 	if [ -n "$spid" ]; then
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
@@ -546,8 +657,26 @@ finish() {
 	rm -rf "$tmp"
 	log_stop
 }
-trap 'finish; exit 0' HUP INT TERM
+trap 'finish; exit 0' INT TERM PIPE
 trap 'st=$?; finish; exit $st' EXIT
+
+# SIGUSR1: xmpp-echo prints its counters; SIGHUP: a new session now,
+# the current one closed as on a stop, without waiting for a backoff.
+on_usr1() {
+	interrupted=1
+	if [ -n "$epid" ] && [ -z "$est" ]; then
+		kill -USR1 "$epid" 2>/dev/null
+	else
+		say "SIGUSR1: no session up, session $attempt ended"
+	fi
+}
+on_hup() {
+	interrupted=1 reconnect=1
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	[ -n "$open4" ] && teardown
+}
+trap on_usr1 USR1
+trap on_hup HUP
 
 # name c|p|e: the stage's name
 name() {
@@ -567,7 +696,11 @@ status() {
 	fi
 }
 
+# report: xmpp-connect's standard error, then every stage's status;
+# for a connection never made the first says it all.
 report() {
+	[ -s "$tmp/connect.err" ] && cat "$tmp/connect.err" >&2
+	[ -n "$silenced" ] && return 0
 	say "session $attempt ended: xmpp-connect $(status "$cst")," \
 	    "xmpp-parse $(status "$pst"), xmpp-echo $(status "$est")"
 }
@@ -587,10 +720,11 @@ why() {
 	?.1) _w="usage or local error" ;;
 	?.255) _w="status unknown" ;;
 	c.2) _w="could not connect" ;;
-	c.3) _w="connection lost" ;;
+	c.3) _w="connection lost or server silent" ;;
 	c.4) _w="certificate rejected" ;;
 	c.5) _w="TLS handshake or stunnel failure" ;;
 	c.6) _w="STARTTLS not offered or refused" ;;
+	c.7) _w="stream error that retrying cannot fix" ;;
 	p.2) _w="malformed or forbidden XML from the server" ;;
 	p.3) _w="server stream truncated" ;;
 	e.2) _w="authentication failed" ;;
@@ -612,8 +746,11 @@ why() {
 # ended") ranks below any real cause, and a 1 (a failed write), SIGPIPE
 # or our own SIGTERM from a stage that did not end first ranks last.
 rank() {
+	case $silenced in
+	*$1*) echo 9; return ;;		# our KILL
+	esac
 	case $1.$2 in
-	e.2|e.6|e.7|c.4|c.6) echo 1 ;;
+	e.2|e.6|e.7|c.4|c.6|c.7) echo 1 ;;
 	*.141) echo 9 ;;		# SIGPIPE: its reader died
 	*.143)				# SIGTERM: ours, unless it came first
 		if [ "$1" = "$first" ]; then echo 2; else echo 9; fi ;;
@@ -661,7 +798,7 @@ verdict() {
 	e.2) st=2 ;;
 	c.4) st=4 ;;
 	c.6) st=5 ;;
-	e.6) st=6 ;;
+	c.7|e.6) st=6 ;;
 	e.7)
 		if [ "$nconflict" -lt "$conflicts" ]; then
 			st=3
@@ -674,15 +811,37 @@ verdict() {
 	esac
 }
 
-attempt=0
-delay=1
+# pause SECS: the backoff; a SIGHUP cuts it short, a SIGUSR1 does not.
+pause() {
+	sleep "$1" &
+	spid=$!
+	while [ -z "$reconnect" ] && kill -0 "$spid" 2>/dev/null; do
+		wait "$spid"
+	done
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=
+}
+
+# A session that fails as the one before is not reported again (unless
+# -v): one line for a server down, not one a try for hours.
+attempt=0 delay=1 last='' quiet=''
 while :; do
 	attempt=$((attempt + 1))
-	say "session $attempt: connecting to ${server:-$domain} ($mode)"
+	[ -n "$quiet" ] ||
+	    say "session $attempt: connecting to ${server:-$domain} ($mode)"
 	start=$(date +%s)
 	session
-	report
-	if verdict; then
+	if verdict; then stop=1; else stop=''; fi
+	cause="$(cat "$tmp/connect.err" 2>/dev/null)$why"
+	if [ -z "$verbose$stop$reconnect" ] && [ "$cause" = "$last" ]; then
+		quiet=1
+	else
+		quiet=''
+		report
+	fi
+	last=$cause
+	if [ -n "$stop" ]; then
 		say "$why, not retrying"
 		exit "$st"
 	fi
@@ -690,15 +849,22 @@ while :; do
 		say "$why; $attempt sessions, giving up"
 		exit "$st"
 	fi
+	if [ -n "$reconnect" ]; then
+		say "SIGHUP: reconnecting now"
+		reconnect='' delay=1 last=''
+		continue
+	fi
 	# A session that stayed up a minute was a success: start over.
 	[ $(($(date +%s) - start)) -gt 60 ] && delay=1
 	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 	wait_s=$((delay + r % (delay / 2 + 1)))
-	say "$why; retrying in $wait_s s"
-	sleep "$wait_s" &
-	spid=$!
-	wait "$spid"
-	spid=
-	delay=$((delay * 2))
-	[ "$delay" -gt 300 ] && delay=300
+	[ -n "$quiet" ] || say "$why; retrying in $wait_s s" \
+	    "(and then quietly while it fails the same way)"
+	pause "$wait_s"
+	if [ -n "$reconnect" ]; then
+		reconnect='' delay=1
+	else
+		delay=$((delay * 2))
+		[ "$delay" -gt 300 ] && delay=300
+	fi
 done

@@ -308,6 +308,9 @@ if [ $# -eq 0 ] && [ -n "$conf" ]; then
 	set -- "$conf_jid"
 fi
 
+# A stop before the first session: nothing to take down yet.
+trap 'exit 0' HUP INT TERM
+
 # The stages: in a source tree next to this script (xmpp-echo/xmpp-echo),
 # installed next to it, else on PATH.  cron and systemd run us by an
 # absolute path with a PATH that misses where we are installed.
@@ -466,7 +469,7 @@ log_start
 # est), the stage that ended first, the watchdog, whether stages were
 # started, whether the status fifo is open on fd 4; a signal came
 # (interrupted), SIGHUP asked for a new session (reconnect).
-cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid=''
+cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid='' tpid=''
 running='' open4='' subs='' started='' interrupted='' reconnect=''
 
 # run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
@@ -496,9 +499,44 @@ EOF
 		echo "$_x pid $!" >&3
 		wait $! 2>/dev/null
 		echo "$_x end $?" >&3
-	) 3>"$tmp/status" 4<&- 5<&- 7>&- &
+	) 3>"$tmp/status" 4<&- 5<&- 7>&- 8<&- &
 	subs="$subs $!"
+	eval "${_x}sub=\$!"
 	started="$started $_x"
+}
+
+# ticker: "t tick" on the status fifo every second, so that collect's
+# read returns: the shell runs a trap only between commands, and one for
+# a signal that came just before the read would wait for its end.
+ticker() {
+	setsid sh -c 'trap "" HUP INT TERM USR1
+	    while sleep 1; do echo "t tick" || exit 0; done' \
+	    >"$tmp/status" 4<&- 5<&- 7>&- 8<&- &
+	tpid=$!
+}
+
+# killgroup PID: KILL the session PID leads (made with setsid), or PID
+# alone if it has not reached setsid yet
+killgroup() {
+	kill -s KILL -- "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# lost: a stage whose subshell died (a signal to the whole group before
+# it could ignore it) before it said its pid: known as gone, status
+# unknown
+lost() {
+	for _y in $started; do
+		eval "_p=\$${_y}pid _s=\$${_y}sub"
+		[ -z "$_p" ] || continue
+		if kill -0 "$_s" 2>/dev/null &&
+		    [ "$(cut -d ' ' -f 3 "/proc/$_s/stat" 2>/dev/null)" != Z ]
+		then
+			continue
+		fi
+		eval "${_y}pid=none ${_y}st=255"
+		first=${first:-$_y}
+	done
 }
 
 connect() {
@@ -527,8 +565,7 @@ echo_() {
 # process alone if it has not reached setsid yet.
 stopwatchdog() {
 	[ -n "$wpid" ] || return 0
-	kill -s KILL -- "-$wpid" 2>/dev/null || kill -KILL "$wpid" 2>/dev/null
-	wait "$wpid" 2>/dev/null
+	killgroup "$wpid"
 	wpid=
 }
 
@@ -540,39 +577,50 @@ live() {
 	[ -z "$est" ] && live="$live $epid"
 }
 
-# hold: while the session starts, we keep a reader on xmpp-echo's
-# output (fd 5) and a writer on xmpp-parse's input (fd 7).  Should
-# xmpp-connect fail to connect, xmpp-echo then meets no broken pipe and
-# xmpp-parse no end of file, and teardown silences both before they
-# say anything: one line for a failed connection, xmpp-connect's.
+# hold: for the whole session we keep a reader on the outputs of
+# xmpp-echo (fd 5) and xmpp-parse (fd 8), and until the teardown a
+# writer on xmpp-parse's input (fd 7).  Should xmpp-connect fail to
+# connect, xmpp-echo then meets no broken pipe and xmpp-parse no end of
+# file, and teardown silences both before they say anything: one line
+# for a failed connection, xmpp-connect's.  What the server says after
+# xmpp-echo's goodbye is no broken pipe for xmpp-parse either.
 hold() {
-	exec 8<>"$tmp/connect.in" 5<"$tmp/connect.in" 8<&-
-	exec 8<>"$tmp/parse.in" 7>"$tmp/parse.in" 8<&-
+	exec 9<>"$tmp/connect.in" 5<"$tmp/connect.in" 9<&-
+	exec 9<>"$tmp/echo.in" 8<"$tmp/echo.in" 9<&-
+	exec 9<>"$tmp/parse.in" 7>"$tmp/parse.in" 9<&-
 }
-release() { exec 5<&- 7>&-; }
+release() { exec 5<&- 7>&- 8<&-; }
 
 # teardown: once one stage has ended, or we are asked to stop or to
 # reconnect: a TERM to xmpp-echo, which says goodbye to the server if
-# it still can; the others end by end of file.  A connection that was
-# never made owes no goodbye: xmpp-parse and xmpp-echo get a KILL.
-# Whatever runs 5 seconds later gets a TERM, 3 more seconds and a
-# KILL.  Waits until it knows every pid.
+# it still can; the others end by end of file.  On a stop it waits a
+# second: a TERM to the whole group has reached xmpp-echo already, and
+# a second one would cut short its wait for the server's close.  A
+# connection that was never made owes no goodbye: xmpp-parse and
+# xmpp-echo get a KILL.  Whatever runs 5 seconds later gets a TERM, 3
+# more seconds and a KILL.  Waits until it knows every pid.
 teardown() {
 	[ -n "$wpid" ] && return 0
 	for _y in $started; do
 		eval "[ -n \"\$${_y}pid\" ]" || return 0
 	done
+	_grace=0
 	if [ "$first.$cst" = c.2 ]; then
 		silenced=pe
 		[ -z "$pst" ] && kill -KILL "$ppid" 2>/dev/null
 		[ -z "$est" ] && kill -KILL "$epid" 2>/dev/null
-	elif [ -z "$est" ]; then
+	elif [ -n "$first" ] && [ -z "$est" ]; then
 		kill -TERM "$epid" 2>/dev/null
+	elif [ -z "$est" ]; then
+		_grace=1
 	fi
-	release
+	exec 7>&-
 	live
-	setsid sh -c 'sleep 5; kill -TERM "$@" 2>/dev/null; sleep 3;
-	    kill -KILL "$@" 2>/dev/null' sh $live 4<&- &
+	setsid sh -c 'g=$1 e=$2; shift 2
+	    [ "$g" -gt 0 ] && sleep "$g" && kill -TERM "$e" 2>/dev/null
+	    sleep 5; kill -TERM "$@" 2>/dev/null; sleep 3
+	    kill -KILL "$@" 2>/dev/null' sh "$_grace" "$epid" $live \
+	    4<&- 5<&- 8<&- &
 	wpid=$!
 }
 
@@ -606,10 +654,13 @@ collect() {
 		c.end) cst=$_v ;;
 		p.end) pst=$_v ;;
 		e.end) est=$_v ;;
+		t.tick) lost ;;
 		esac
 		[ "$_what" = end ] && first=${first:-$_x}
 		[ -n "$first$stopping$reconnect" ] && teardown
 	done
+	[ -n "$tpid" ] && killgroup "$tpid"
+	tpid=
 	exec 4<&-
 	release
 	running='' open4=''
@@ -630,6 +681,7 @@ session() {
 	    "$tmp/status" || die "mkfifo failed"
 	hold
 	running=1
+	ticker
 	connect
 	parse
 	echo_
@@ -641,8 +693,10 @@ session() {
 # finish: stop the session, if any, as teardown does; remove the
 # directory.
 finish() {
-	trap - EXIT HUP INT TERM USR1
-	trap '' PIPE	# standard error may be what is gone
+	# Ignored, not reset: timeout(1) sends a TERM to us, then another
+	# to the group, and an impatient Ctrl-C comes twice.
+	trap - EXIT
+	trap '' HUP INT TERM USR1 PIPE
 	if [ -n "$spid" ]; then
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
@@ -650,6 +704,7 @@ finish() {
 	if [ -n "$running" ]; then
 		# (the subshells wait for a reader before they start a stage)
 		[ -n "$open4" ] || exec 4<"$tmp/status"
+		lost
 		open4=1
 		collect stop
 		report

@@ -474,11 +474,12 @@ running='' open4='' subs='' started='' interrupted='' reconnect=''
 
 # run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
 # writing OUT, under a subshell that writes "X pid PID" and, when CMD
-# ends, "X end STATUS" to the status fifo.  Signals meant for us are
-# ignored by the subshells and by xmpp-connect and xmpp-parse (which
-# keep them ignored): on a TERM or INT to the whole process group,
-# xmpp-echo alone acts, says goodbye and ends, and the others relay it
-# to the server before they end by end of file.  xmpp-connect opens
+# ends, "X end STATUS" to the status fifo.  The signals meant for us
+# are ignored by the subshells and xmpp-parse; xmpp-echo takes TERM and
+# INT as a stop and says goodbye; xmpp-connect keeps INT and HUP
+# ignored and on a TERM relays on for up to 5 seconds: on a TERM or INT
+# to the whole process group, xmpp-echo's goodbye still reaches the
+# server, and the others end by end of file.  xmpp-connect opens
 # its output first: the fifos then open in a chain, not a cycle; its
 # standard error is held for the end of the session (see report).
 run() {
@@ -595,17 +596,23 @@ release() { exec 5<&- 7>&- 8<&-; }
 # reconnect: a TERM to xmpp-echo, which says goodbye to the server if
 # it still can; the others end by end of file.  On a stop it waits a
 # second: a TERM to the whole group has reached xmpp-echo already, and
-# a second one would cut short its wait for the server's close.  A
-# connection that was never made owes no goodbye: xmpp-parse and
-# xmpp-echo get a KILL.  Whatever runs 5 seconds later gets a TERM, 3
-# more seconds and a KILL.  Waits until it knows every pid.
+# a second one would cut short its wait for the server's close.  When
+# xmpp-connect failed before the stream (could not connect, TLS, the
+# STARTTLS preamble), xmpp-parse and xmpp-echo have nothing to say and
+# no goodbye to give: they get a KILL.  Whatever runs 5 seconds later
+# gets a TERM, 3 more seconds and a KILL.  Waits until it knows every
+# pid.
 teardown() {
 	[ -n "$wpid" ] && return 0
 	for _y in $started; do
 		eval "[ -n \"\$${_y}pid\" ]" || return 0
 	done
 	_grace=0
-	if [ "$first.$cst" = c.2 ]; then
+	case $first.$cst in
+	c.[24567]) _before=1 ;;
+	*) _before= ;;
+	esac
+	if [ -n "$_before" ]; then
 		silenced=pe
 		[ -z "$pst" ] && kill -KILL "$ppid" 2>/dev/null
 		[ -z "$est" ] && kill -KILL "$epid" 2>/dev/null

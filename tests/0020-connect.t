@@ -143,7 +143,7 @@ port=$(free_port)
 "$XC" -t plain "127.0.0.1:$port" </dev/null >/dev/null 2>"$T/err"
 is "$?" 2 "connection refused: exit 2"
 check "connection refused: the message names address and port" \
-    grep -q "127.0.0.1 port $port: Connection refused" "$T/err"
+    grep -q "could not connect: 127.0.0.1 port $port (IPv4): Connection refused" "$T/err"
 
 # Bad arguments: status 1, the bad port named.
 "$XC" -t plain 127.0.0.1:99999 </dev/null >/dev/null 2>"$T/err"

@@ -29,12 +29,13 @@ check "unknown CA: certificate rejected, not retried" sh -c \
     'grep -q "certificate rejected" "$1" && ! grep -q "retrying in" "$1"' \
     sh "$T/bot.err"
 
-# A usage error of a stage (an unknown mechanism): status 1, no retry.
+# A usage error of a stage (an unknown mechanism): status 1, found
+# before any session.
 : >"$T/bot.err"
 bot_start $tls -m BOGUS -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
 ended "$BOT_PID" 30
 is "$?" 1 "a stage's usage error: exit status 1"
-is "$(grep -c 'session [0-9]*:' "$T/bot.err")" 1 "a stage's usage error: not retried"
+is "$(grep -c 'session [0-9]*:' "$T/bot.err")" 0 "a stage's usage error: no session"
 
 : >"$T/bot.err"
 bot_start $tls -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"

@@ -89,5 +89,7 @@ struct tlsopt {
 void	 starttls(int fd, const char *domain);
 /* Runs stunnel over fd and relays stdin/stdout; returns the exit status. */
 int	 tls_run(int fd, const struct tlsopt *);
+/* Kills stunnel, removes its directory; async-signal-safe. */
+void	 tls_cleanup(void);
 
 #endif

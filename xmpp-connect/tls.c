@@ -12,8 +12,8 @@
  * stunnel cannot be handed a connected socket, hence the Unix socket in
  * a private directory; our own connect keeps address order and errors
  * the same in every mode.  stunnel is our only child: it is killed on
- * every exit path (atexit, TERM/INT/HUP unless ignored) and with
- * PR_SET_PDEATHSIG, and the directory goes with it.
+ * every exit path (atexit, the signal handler of xmpp-connect.c) and
+ * with PR_SET_PDEATHSIG, and the directory goes with it.
  */
 #define _GNU_SOURCE	/* struct ucred, accept4 */
 #include <sys/types.h>
@@ -339,12 +339,12 @@ starttls(int fd, const char *domain)
 }
 
 /* Async-signal-safe: runs from atexit and from the signal handler. */
-static void
-cleanup(void)
+void
+tls_cleanup(void)
 {
 	int	 saved = errno;
 
-	/* KILL: stunnel may have inherited an ignored TERM. */
+	/* KILL: stunnel ignores TERM, see exec_stunnel. */
 	if (child > 0) {
 		(void)kill(child, SIGKILL);
 		(void)waitpid(child, NULL, 0);
@@ -359,41 +359,6 @@ cleanup(void)
 		tmpdir[0] = '\0';
 	}
 	errno = saved;
-}
-
-static void
-on_signal(int sig)
-{
-	cleanup();
-	(void)signal(sig, SIG_DFL);
-	(void)raise(sig);
-}
-
-/*
- * A signal ignored when we started stays ignored, for us and stunnel:
- * echobot.sh(1) keeps the link up that way, on a TERM to the whole
- * group, until xmpp-echo's goodbye has gone through.
- */
-static void
-catch_signal(int sig)
-{
-	struct sigaction	 sa, old;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigfillset(&sa.sa_mask);
-	if (sigaction(sig, NULL, &old) == -1)
-		err(EXIT_LOCAL, "sigaction");
-	if (old.sa_handler != SIG_IGN && sigaction(sig, &sa, NULL) == -1)
-		err(EXIT_LOCAL, "sigaction");
-}
-
-static void
-catch_signals(void)
-{
-	catch_signal(SIGTERM);
-	catch_signal(SIGINT);
-	catch_signal(SIGHUP);
 }
 
 static void
@@ -431,8 +396,7 @@ make_tmpdir(void)
 	if (r < 0 || (size_t)r >= sizeof tmpl)
 		errx(EXIT_LOCAL, "TMPDIR %s: too long", base);
 	check_confvalue("TMPDIR", tmpl);
-	catch_signals();
-	if (atexit(cleanup) != 0)
+	if (atexit(tls_cleanup) != 0)
 		errx(EXIT_LOCAL, "atexit failed");
 	/* mkdtemp in place: a signal from now on finds the name to remove. */
 	(void)strlcpy(tmpdir, tmpl, sizeof tmpdir);
@@ -506,6 +470,13 @@ exec_stunnel(int clear, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(126);
 	(void)signal(SIGPIPE, SIG_DFL);
+	/*
+	 * A TERM to the whole process group must not cut the link before
+	 * the client's goodbye has gone through: we end stunnel ourselves.
+	 */
+	(void)signal(SIGTERM, SIG_IGN);
+	(void)signal(SIGINT, SIG_IGN);
+	(void)signal(SIGHUP, SIG_IGN);
 	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
 	    dup2(clear, 0) == -1 || dup2(clear, 1) == -1 || dup2(fd, 2) == -1)
 		_exit(126);

@@ -4,6 +4,7 @@
  * The server's bytes (clear text, after TLS) go to stdout, stdin goes
  * to the server.  TLS is stunnel(8)'s job, see tls.c.
  */
+#define _GNU_SOURCE	/* ppoll */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -25,6 +27,11 @@
 #define RELAY_BUF	(64 * 1024)
 /* Without it a black-holed address would stall the next one for minutes. */
 #define CONNECT_TIMEOUT	(15 * 1000)
+/* After a stop signal, how long the relay may run on for a goodbye. */
+#define STOP_WAIT	(5 * 1000)
+
+static volatile sig_atomic_t	 relaying;	/* in relay_run */
+static volatile sig_atomic_t	 stop_sig;	/* its stop signal, or 0 */
 
 int	notes;		/* -N: a line on stderr for each milestone */
 
@@ -34,6 +41,64 @@ usage(FILE *f, int status)
 	fprintf(f, "usage: xmpp-connect [-hINV] [-C cafile] [-d domain] "
 	    "[-t mode] [-w file] [host[:port]]\n");
 	exit(status);
+}
+
+/* Ends as killed by sig would, stunnel and its directory gone first. */
+static void
+die_by(int sig)
+{
+	sigset_t	 set;
+
+	tls_cleanup();
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	_exit(EXIT_LOCAL);
+}
+
+/*
+ * TERM, INT, HUP: before the relay, the end; while relaying, an end
+ * within STOP_WAIT, so that the client's goodbye, written on the same
+ * signal to the whole process group, still reaches the server.  A
+ * second one ends at once.
+ */
+static void
+on_signal(int sig)
+{
+	if (relaying && stop_sig == 0)
+		stop_sig = sig;
+	else
+		die_by(sig);
+}
+
+/*
+ * INT and HUP ignored when we started stay ignored, as for a command run
+ * in the background or under nohup(1); TERM is always ours to handle.
+ */
+static void
+catch_signal(int sig)
+{
+	struct sigaction	 sa, old;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(sig, NULL, &old) == -1)
+		err(EXIT_LOCAL, "sigaction");
+	if ((sig == SIGTERM || old.sa_handler != SIG_IGN) &&
+	    sigaction(sig, &sa, NULL) == -1)
+		err(EXIT_LOCAL, "sigaction");
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A closed 0, 1 or 2 would be reused by the first socket. */
@@ -395,8 +460,19 @@ relay_run(struct relay *r, size_t n, unsigned need)
 {
 	struct pollfd	 pfd[8];
 	struct relay	*who[8];
+	struct timespec	 ts, *tsp;
+	sigset_t	 block, orig;
+	long long	 end = 0, left;
 	size_t		 i, np;
 
+	/* Stop signals get through in ppoll only: none is missed. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &block, &orig) == -1)
+		err(EXIT_LOCAL, "sigprocmask");
+	relaying = 1;
 	while (!relay_finished(r, n, need)) {
 		for (i = np = 0; i < n && np < 8; i++) {
 			if (r[i].done)
@@ -410,7 +486,17 @@ relay_run(struct relay *r, size_t n, unsigned need)
 			}
 			who[np++] = &r[i];
 		}
-		if (poll(pfd, np, -1) == -1) {
+		tsp = NULL;
+		if (stop_sig != 0) {
+			if (end == 0)
+				end = now_ms() + STOP_WAIT;
+			if ((left = end - now_ms()) <= 0)
+				die_by(stop_sig);
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = left % 1000 * 1000000;
+			tsp = &ts;
+		}
+		if (ppoll(pfd, np, tsp, &orig) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(EXIT_LOCAL, "poll");
@@ -426,6 +512,9 @@ relay_run(struct relay *r, size_t n, unsigned need)
 				relay_read(who[i]);
 		}
 	}
+	relaying = 0;
+	if (sigprocmask(SIG_SETMASK, &orig, NULL) == -1)
+		err(EXIT_LOCAL, "sigprocmask");
 }
 
 /* Plain mode: stdin -> server, server -> stdout. */
@@ -458,6 +547,9 @@ main(int argc, char *argv[])
 
 	memset(&opt, 0, sizeof opt);
 	sanitize_fds();
+	catch_signal(SIGTERM);
+	catch_signal(SIGINT);
+	catch_signal(SIGHUP);
 	while ((ch = getopt(argc, argv, "C:d:hINt:Vw:")) != -1) {
 		switch (ch) {
 		case 'C':

@@ -27,12 +27,12 @@ n=$(wc -l <"$T/bot.err")
 check "refused: at most 6 lines for 3 tries ($n)" test "$n" -le 6
 diag "$(cat "$T/bot.err")"
 
-# An unresolvable name.
+# An unresolvable name (an empty label: no DNS query leaves the host).
 : >"$T/bot.err"
-bot_start -n 2 -t starttls -s nosuch.invalid -p "$T/bot.pass"
+bot_start -n 2 -t starttls -s nosuch..invalid -p "$T/bot.pass"
 ended "$BOT_PID" 30
 is "$?" 3 "unresolvable: -n 2 gives up with status 3"
-is "$(grep -c '^xmpp-connect: could not connect: nosuch.invalid port 5222: ' "$T/bot.err")" 1 \
+is "$(grep -c '^xmpp-connect: could not connect: nosuch..invalid port 5222: ' "$T/bot.err")" 1 \
     "unresolvable: said once, naming the host and port"
 
 # A domain the server does not serve: Prosody's host-unknown comes

@@ -471,7 +471,7 @@ is "$(cat "$T/eof.rc")" 5 "EOF before the close: exit 5"
 # --- options
 is "$("$BOT" -V)" "xmpp-echo $VERSION" "-V"
 "$BOT" -h >"$T/h.out" 2>&1
-is "$?:$(head -n 1 "$T/h.out")" "0:usage: xmpp-echo [-AehNPvVX] [-b burst] \
+is "$?:$(head -n 1 "$T/h.out")" "0:usage: xmpp-echo [-AehNPTvVX] [-b burst] \
 [-i idle] [-k keepalive] [-L maxstanza]" "-h prints the usage, exit 0"
 </dev/null "$BOT" -m SCRAM-SHA-1-PLUS bot@localhost 2>/dev/null
 is "$?" 1 "-PLUS mechanisms refused: exit 1"

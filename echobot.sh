@@ -411,7 +411,7 @@ if [ -z "$passfile" ] && [ -z "$havepw" ] && [ -t 0 ]; then
 	IFS= read -r password </dev/tty
 	stty echo </dev/tty
 	echo >/dev/tty
-	trap - INT TERM
+	trap 'exit 0' INT TERM
 	havepw=1
 fi
 

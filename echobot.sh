@@ -451,7 +451,7 @@ check_echo() {
 		[ -z "$_out" ] || printf '%s\n' "$_out" >&2
 		return 0
 	}
-	_line=${_out%%"$nl"*}
+	_line=$(printf '%s\n' "$_out" | sed -n '/./{p;q;}')
 	_line=${_line#"$xmpp_echo: "}
 	_line=${_line#xmpp-echo: }
 	die "xmpp-echo: $_line"

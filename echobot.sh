@@ -709,8 +709,9 @@ finish() {
 		wait "$spid" 2>/dev/null
 	fi
 	if [ -n "$running" ]; then
-		# (the subshells wait for a reader before they start a stage)
-		[ -n "$open4" ] || exec 4<"$tmp/status"
+		# (the subshells wait for a reader before they start a stage;
+		# opened read-write first, it cannot block without writers)
+		[ -n "$open4" ] || exec 9<>"$tmp/status" 4<"$tmp/status" 9<&-
 		lost
 		open4=1
 		collect stop

@@ -471,6 +471,7 @@ log_start
 # (interrupted), SIGHUP asked for a new session (reconnect).
 cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid='' tpid=''
 running='' open4='' subs='' started='' interrupted='' reconnect=''
+stop_asked=''
 
 # run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
 # writing OUT, under a subshell that writes "X pid PID" and, when CMD
@@ -642,16 +643,19 @@ pending() {
 
 # collect [stop]: read the status fifo until every stage has ended (or
 # every writer is gone); the first end starts the teardown, as do
-# "stop", the launcher's own end, and a SIGHUP.  A trapped signal
-# interrupts the read: then it is read again.
+# "stop", a stop signal and SIGHUP.  A trapped signal interrupts the
+# read: then it is read again.  The traps only set flags, acted on here
+# (the ticker wakes us every second): a collect run from a trap would
+# lose the line the interrupted one had just read.
 collect() {
 	stopping=$1
-	[ -n "$first$stopping$reconnect" ] && teardown
+	[ -n "$first$stopping$stop_asked$reconnect" ] && teardown
 	while pending; do
 		if ! read -r _x _what _v <&4; then
 			[ -n "$interrupted" ] || break
 			interrupted=
-			[ -n "$first$stopping$reconnect" ] && teardown
+			[ -n "$first$stopping$stop_asked$reconnect" ] &&
+			    teardown
 			continue
 		fi
 		case $_x.$_what in
@@ -664,7 +668,7 @@ collect() {
 		t.tick) lost ;;
 		esac
 		[ "$_what" = end ] && first=${first:-$_x}
-		[ -n "$first$stopping$reconnect" ] && teardown
+		[ -n "$first$stopping$stop_asked$reconnect" ] && teardown
 	done
 	[ -n "$tpid" ] && killgroup "$tpid"
 	tpid=
@@ -720,8 +724,18 @@ finish() {
 	rm -rf "$tmp"
 	log_stop
 }
-trap 'finish; exit 0' INT TERM PIPE
 trap 'st=$?; finish; exit $st' EXIT
+
+# stopped [report]: after a stop signal, the end (after the session's
+# report)
+stopped() {
+	[ -n "$stop_asked" ] || return 0
+	[ -n "$1" ] && report
+	finish
+	exit 0
+}
+on_stop() { stop_asked=1 interrupted=1; }
+trap on_stop INT TERM PIPE
 
 # SIGUSR1: xmpp-echo prints its counters; SIGHUP: a new session now,
 # the current one closed as on a stop, without waiting for a backoff.
@@ -736,7 +750,6 @@ on_usr1() {
 on_hup() {
 	interrupted=1 reconnect=1
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null
-	[ -n "$open4" ] && teardown
 }
 trap on_usr1 USR1
 trap on_hup HUP
@@ -878,7 +891,7 @@ verdict() {
 pause() {
 	sleep "$1" &
 	spid=$!
-	while [ -z "$reconnect" ] && kill -0 "$spid" 2>/dev/null; do
+	while [ -z "$reconnect$stop_asked" ] && kill -0 "$spid" 2>/dev/null; do
 		wait "$spid"
 	done
 	kill "$spid" 2>/dev/null
@@ -890,11 +903,13 @@ pause() {
 # -v): one line for a server down, not one a try for hours.
 attempt=0 delay=1 last='' quiet=''
 while :; do
+	stopped
 	attempt=$((attempt + 1))
 	[ -n "$quiet" ] ||
 	    say "session $attempt: connecting to ${server:-$domain} ($mode)"
 	start=$(date +%s)
 	session
+	stopped report
 	if verdict; then stop=1; else stop=''; fi
 	cause="$(cat "$tmp/connect.err" 2>/dev/null)$why"
 	if [ -z "$verbose$stop$reconnect" ] && [ "$cause" = "$last" ]; then
@@ -924,6 +939,7 @@ while :; do
 	[ -n "$quiet" ] || say "$why; retrying in $wait_s s" \
 	    "(and then quietly while it fails the same way)"
 	pause "$wait_s"
+	stopped
 	if [ -n "$reconnect" ]; then
 		reconnect='' delay=1
 	else

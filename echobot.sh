@@ -617,6 +617,11 @@ teardown() {
 		silenced=pe
 		[ -z "$pst" ] && kill -KILL "$ppid" 2>/dev/null
 		[ -z "$est" ] && kill -KILL "$epid" 2>/dev/null
+	elif [ "$first" = c ]; then
+		# The link is gone: no goodbye to give, and a TERM would
+		# make xmpp-echo drop the stream management state the next
+		# session resumes.  End of file reaches it.
+		:
 	elif [ -n "$first" ] && [ -z "$est" ]; then
 		kill -TERM "$epid" 2>/dev/null
 	elif [ -z "$est" ]; then

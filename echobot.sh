@@ -481,8 +481,7 @@ stop_asked=''
 # ignored and on a TERM relays on for up to 5 seconds: on a TERM or INT
 # to the whole process group, xmpp-echo's goodbye still reaches the
 # server, and the others end by end of file.  xmpp-connect opens
-# its output first: the fifos then open in a chain, not a cycle; its
-# standard error is held for the end of the session (see report).
+# its output first: the fifos then open in a chain, not a cycle.
 run() {
 	_x=$1 _i=$2 _o=$3
 	shift 3
@@ -490,7 +489,7 @@ run() {
 		log_stage "$_x"
 		trap '' HUP INT TERM USR1
 		if [ "$_x" = c ]; then
-			"$@" >"$_o" <"$_i" 2>"$tmp/connect.err" 3>&- &
+			"$@" >"$_o" <"$_i" 3>&- &
 		elif [ "$_x" = p ] || [ -z "$havepw" ]; then
 			"$@" <"$_i" >"$_o" 3>&- &
 		else
@@ -692,7 +691,7 @@ session() {
 	cpid='' ppid='' epid='' cst='' pst='' est='' first='' started=''
 	silenced=''
 	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
-	    "$tmp/status" "$tmp/connect.err"
+	    "$tmp/status"
 	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
 	    "$tmp/status" || die "mkfifo failed"
 	hold
@@ -777,10 +776,9 @@ status() {
 	fi
 }
 
-# report: xmpp-connect's standard error, then every stage's status;
-# for a connection never made the first says it all.
+# report: every stage's status; for a connection never made
+# xmpp-connect's own line says it all.
 report() {
-	[ -s "$tmp/connect.err" ] && cat "$tmp/connect.err" >&2
 	[ -n "$silenced" ] && return 0
 	say "session $attempt ended: xmpp-connect $(status "$cst")," \
 	    "xmpp-parse $(status "$pst"), xmpp-echo $(status "$est")"
@@ -825,7 +823,8 @@ why() {
 # broken pipe and exit too, sometimes reported before the dying one;
 # what they say then (xmpp-parse's "truncated", xmpp-echo's "input
 # ended") ranks below any real cause, and a 1 (a failed write), SIGPIPE
-# or our own SIGTERM from a stage that did not end first ranks last.
+# or our own SIGTERM or SIGKILL (the watchdog's) from a stage that did
+# not end first ranks last.
 rank() {
 	case $silenced in
 	*$1*) echo 9; return ;;		# our KILL
@@ -833,7 +832,7 @@ rank() {
 	case $1.$2 in
 	e.2|e.6|e.7|c.4|c.6|c.7) echo 1 ;;
 	*.141) echo 9 ;;		# SIGPIPE: its reader died
-	*.143)				# SIGTERM: ours, unless it came first
+	*.143|*.137)			# TERM, KILL: ours, unless it came first
 		if [ "$1" = "$first" ]; then echo 2; else echo 9; fi ;;
 	?.1)				# a failed write, unless it came first
 		if [ "$1" = "$first" ]; then echo 5; else echo 9; fi ;;
@@ -916,7 +915,7 @@ while :; do
 	session
 	stopped report
 	if verdict; then stop=1; else stop=''; fi
-	cause="$(cat "$tmp/connect.err" 2>/dev/null)$why"
+	cause=$why
 	if [ -z "$verbose$stop$reconnect" ] && [ "$cause" = "$last" ]; then
 		quiet=1
 	else

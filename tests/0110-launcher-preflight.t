@@ -39,12 +39,12 @@ run() {
 run $link -p "$T/pass" bot@localhost -Q
 is "$st:$(wc -l <"$T/err")" "1:1" "wrong xmpp-echo option: status 1, one line"
 check "wrong xmpp-echo option: named" \
-    grep -q "^echobot.sh: xmpp-echo: invalid option -- 'Q'$" "$T/err"
+    grep -q "${LOG}echobot.sh: xmpp-echo: invalid option -- 'Q'$" "$T/err"
 
 run $link -p "$T/pass" bot@localhost -l 0
 check "xmpp-echo option out of range: status 1, named" sh -c \
-    '[ "$1" = 1 ] && grep -q "^echobot.sh: xmpp-echo: -l 0: too small$" "$2"' \
-    sh "$st" "$T/err"
+    '[ "$1" = 1 ] && grep -q "$3echobot.sh: xmpp-echo: -l 0: too small$" "$2"' \
+    sh "$st" "$T/err" "$LOG"
 
 run $link bot@localhost
 is "$st" 1 "no password, no -p, no terminal: status 1"

@@ -9,6 +9,7 @@
 #define RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define NS_STREAM	"http://etherx.jabber.org/streams"
 #define NS_CLIENT	"jabber:client"
@@ -106,6 +107,8 @@ char		*xnode_text(const struct xnode *);
 void	 xml_escape(struct buf *, const char *, size_t);	/* text and attribute values */
 void	 xml_escapes(struct buf *, const char *);
 void	 xml_text(struct buf *, const char *, size_t);	/* text only, shorter */
+size_t	 utf8_char(const unsigned char *, size_t, uint32_t *);
+int	 xml_chars_ok(const char *, size_t);
 void	 xml_texts(struct buf *, const char *);
 /* Appends the node as XML; parent_ns is the namespace in scope (NULL at top). */
 void	 xml_node(struct buf *, const struct xnode *, const char *parent_ns);

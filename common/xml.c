@@ -1,4 +1,5 @@
-/* xml.c - escaping for XML output, and a tree writer */
+/* xml.c - escaping for XML output, a tree writer, character checks */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -142,4 +143,66 @@ xml_node(struct buf *b, const struct xnode *n, const char *parent_ns)
 	for (c = n->child; c != NULL; c = c->next)
 		xml_node(b, c, scope);
 	buf_printf(b, "</%s%s>", prefix, n->name);
+}
+
+/*
+ * The UTF-8 sequence at s (n bytes at most): its length, its code point
+ * in *cp; 0 for a malformed or overlong sequence, a surrogate, or past
+ * U+10FFFF (RFC 3629 section 3).
+ */
+size_t
+utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	c = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/*
+ * Whether s is UTF-8 of XML 1.0 Chars only (section 2.2): no control
+ * character but TAB, LF and CR, no U+FFFE or U+FFFF.  What a server's
+ * parser refuses ends our stream, so nothing else may be written.
+ */
+int
+xml_chars_ok(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t c;
+	size_t i, len;
+
+	for (i = 0; i < n; i += len) {
+		if ((len = utf8_char(u + i, n - i, &c)) == 0)
+			return 0;
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+		    c == 0xfffe || c == 0xffff)
+			return 0;
+	}
+	return 1;
 }

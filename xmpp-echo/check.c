@@ -24,52 +24,6 @@ name_ok(const char *s)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789-.")] == '\0';
 }
 
-/* Bytes of the XML Char (XML 1.0 section 2.2) at s in UTF-8, or 0. */
-static size_t
-xml_char(const unsigned char *s, size_t n)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' ||
-		    s[0] == '\r' ? 1 : 0;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	c = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff ||
-	    c > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/* Text the server's parser takes: UTF-8 of XML Chars only. */
-static int
-chars_ok(const char *s, size_t n)
-{
-	size_t i, len;
-
-	for (i = 0; i < n; i += len)
-		if ((len = xml_char((const unsigned char *)s + i,
-		    n - i)) == 0)
-			return 0;
-	return 1;
-}
-
 static int
 attr_same(const struct xattr *a, const struct xattr *c)
 {
@@ -87,8 +41,8 @@ attrs_refused(const struct xnode *n)
 		a = &n->attrs[i];
 		if (!name_ok(a->name))
 			return "an attribute name that is not an XML name";
-		if (!chars_ok(a->value, strlen(a->value)) ||
-		    (a->ns != NULL && !chars_ok(a->ns, strlen(a->ns))))
+		if (!xml_chars_ok(a->value, strlen(a->value)) ||
+		    (a->ns != NULL && !xml_chars_ok(a->ns, strlen(a->ns))))
 			return "an attribute value that is not XML text";
 		for (j = 0; j < i; j++)
 			if (attr_same(a, &n->attrs[j]))
@@ -105,12 +59,12 @@ tree_refused(const struct xnode *n)
 	const char *why;
 
 	if (n->name == NULL)
-		return chars_ok(n->text, n->textlen) ? NULL :
+		return xml_chars_ok(n->text, n->textlen) ? NULL :
 		    "text that is not UTF-8 of XML characters";
 	if (!name_ok(n->name))
 		return "an element name that is not an XML name";
 	if (ns_equal(n->ns, NS_XML) || ns_equal(n->ns, NS_STREAM) ||
-	    (n->ns != NULL && !chars_ok(n->ns, strlen(n->ns))))
+	    (n->ns != NULL && !xml_chars_ok(n->ns, strlen(n->ns))))
 		return "an element in a namespace of the stream's own";
 	if ((why = attrs_refused(n)) != NULL)
 		return why;

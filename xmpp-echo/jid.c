@@ -66,29 +66,12 @@ static size_t
 jid_char(const unsigned char *s, size_t n)
 {
 	uint32_t c;
-	size_t len, i;
+	size_t len;
 
-	if (s[0] < 0x80)
-		return s[0] < 0x20 || s[0] == 0x7f ? 0 : 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
+	if ((len = utf8_char(s, n, &c)) == 0)
 		return 0;
-	if (len > n)
-		return 0;
-	c = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, past U+10FFFF, C1 controls. */
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff || c <= 0x9f)
+	/* C0 controls, DEL and the C1 controls. */
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
 		return 0;
 	return len;
 }

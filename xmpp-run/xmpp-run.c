@@ -435,52 +435,6 @@ drain_job(struct run *r, struct job *j)
  * Answering.
  */
 
-/* Length of the UTF-8 character at s allowed in XML 1.0 (section 2.2),
- * or 0: no control character but TAB, LF and CR, no surrogate, no
- * U+FFFE or U+FFFF, no overlong form. */
-static size_t
-xml_char(const unsigned char *s, size_t n)
-{
-	uint32_t	 c;
-	size_t		 len, i;
-
-	if (s[0] < 0x80)
-		return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' ||
-		    s[0] == '\r';
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	c = s[0] & (0x7f >> len);
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
-	    c == 0xfffe || c == 0xffff)
-		return 0;
-	return len;
-}
-
-static int
-xml_text_ok(const char *s, size_t n)
-{
-	size_t	 i, len;
-
-	for (i = 0; i < n; i += len)
-		if ((len = xml_char((const unsigned char *)s + i, n - i)) == 0)
-			return 0;
-	return 1;
-}
-
 /* The reply: to the sender, of its type, in its thread. */
 static void
 put_reply(struct run *r, const struct job *j, const char *text, size_t n)
@@ -520,7 +474,7 @@ finish_job(struct run *r, struct job *j, int status)
 		j->failed = "exit status not 0";
 	else if (j->failed == NULL && (long long)n > r->maxout)
 		j->failed = "output too long";
-	else if (j->failed == NULL && !xml_text_ok(j->reply.p, n))
+	else if (j->failed == NULL && !xml_chars_ok(j->reply.p, n))
 		j->failed = "output not UTF-8 text allowed in XML";
 	if (j->failed != NULL)
 		warnx("%s: message from %s: %s: no reply", r->argv[0],

@@ -190,6 +190,39 @@ test_roundtrip(void)
 }
 
 static void
+test_chars(void)
+{
+	static const struct {
+		const char	*s;
+		int		 ok;
+		const char	*what;
+	} v[] = {
+		{ "plain \t\n\r text", 1, "ASCII with TAB, LF, CR" },
+		{ "\xc3\xa9\xe2\x98\xba\xf0\x9f\x98\x80", 1,
+		    "two-, three- and four-byte characters" },
+		{ "a\x01b", 0, "a C0 control" },
+		{ "\xc0\x80", 0, "an overlong NUL" },
+		{ "\xe0\x80\xaf", 0, "an overlong three-byte form" },
+		{ "\xed\xa0\x80", 0, "a surrogate" },
+		{ "\xef\xbf\xbe", 0, "U+FFFE" },
+		{ "\xf4\x90\x80\x80", 0, "past U+10FFFF" },
+		{ "\xe2\x98", 0, "a truncated sequence" },
+		{ "\x80", 0, "a lone continuation byte" },
+	};
+	uint32_t	 c;
+	size_t		 i;
+	char		 what[80];
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		snprintf(what, sizeof what, "XML chars: %s %s", v[i].what,
+		    v[i].ok ? "taken" : "refused");
+		ok(xml_chars_ok(v[i].s, strlen(v[i].s)) == v[i].ok, what);
+	}
+	ok(utf8_char((const unsigned char *)"\xf0\x9f\x98\x80", 4, &c) == 4 &&
+	    c == 0x1f600, "utf8_char: U+1F600, four bytes");
+}
+
+static void
 test_edges(void)
 {
 	struct recw	 w = { 0 };
@@ -268,6 +301,7 @@ main(void)
 	test_read();
 	test_roundtrip();
 	test_edges();
+	test_chars();
 	test_reject();
 	printf("1..%d\n", ntest);
 	return nfail != 0;

@@ -592,3 +592,27 @@ xnode_text(const struct xnode *n)
 			buf_add(&b, c->text, c->textlen);
 	return buf_str(&b);
 }
+
+/*
+ * Stream errors (RFC 6120 section 4.9.3) that a new connection would
+ * meet again, whatever the retry: host-unknown for a JID whose domain
+ * the server does not serve, say.  Any other is transient.
+ */
+int
+stream_error_permanent(const char *cond)
+{
+	static const char *const permanent[] = {
+		"bad-format", "bad-namespace-prefix", "host-gone",
+		"host-unknown", "improper-addressing", "invalid-from",
+		"invalid-namespace", "invalid-xml", "not-authorized",
+		"not-well-formed", "restricted-xml", "unsupported-encoding",
+		"unsupported-feature", "unsupported-stanza-type",
+		"unsupported-version"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
+		if (strcmp(cond, permanent[i]) == 0)
+			return 1;
+	return 0;
+}

@@ -108,6 +108,7 @@ void	 xml_escape(struct buf *, const char *, size_t);	/* text and attribute valu
 void	 xml_escapes(struct buf *, const char *);
 void	 xml_text(struct buf *, const char *, size_t);	/* text only, shorter */
 size_t	 utf8_char(const unsigned char *, size_t, uint32_t *);
+int	 stream_error_permanent(const char *);	/* record.c */
 int	 xml_chars_ok(const char *, size_t);
 void	 xml_texts(struct buf *, const char *);
 /* Appends the node as XML; parent_ns is the namespace in scope (NULL at top). */

@@ -65,19 +65,6 @@ struct preamble {
 	int		 status;	/* the exit status that goes with it */
 };
 
-/*
- * Stream errors that a new connection would meet again (RFC 6120
- * 4.9.3), as in xmpp-echo(1)'s status 6: host-unknown for a JID whose
- * domain the server does not serve, say.  Any other is transient.
- */
-static const char *const stream_fatal[] = {
-	"bad-format", "bad-namespace-prefix", "host-gone", "host-unknown",
-	"improper-addressing", "invalid-from", "invalid-namespace",
-	"invalid-xml", "not-authorized", "not-well-formed", "restricted-xml",
-	"unsupported-encoding", "unsupported-feature",
-	"unsupported-stanza-type", "unsupported-version"
-};
-
 static char	 tmpdir[PATH_MAX], confpath[PATH_MAX], sockpath[PATH_MAX],
 		 logpath[PATH_MAX], errpath[PATH_MAX];
 static pid_t	 child = -1;
@@ -111,12 +98,9 @@ preamble_fail(struct preamble *pr, const char *fmt, const char *arg)
 static void
 preamble_stream_error(struct preamble *pr)
 {
-	size_t	 i;
-	int	 status = EXIT_LOST;
+	int	 status;
 
-	for (i = 0; i < sizeof stream_fatal / sizeof stream_fatal[0]; i++)
-		if (strcmp(pr->cond, stream_fatal[i]) == 0)
-			status = EXIT_STREAM;
+	status = stream_error_permanent(pr->cond) ? EXIT_STREAM : EXIT_LOST;
 	preamble_fail_status(pr, status, "stream error from server: %s",
 	    pr->cond[0] != '\0' ? pr->cond : "(no condition)");
 }

@@ -9,29 +9,12 @@
 #include "record.h"
 #include "extern.h"
 
-/*
- * Stream errors (RFC 6120 section 4.9.3).  Some say the same would
- * happen again, whatever the retry: the launcher should stop.
- */
-static const char *const stream_fatal[] = {
-	"bad-format", "bad-namespace-prefix", "host-gone", "host-unknown",
-	"improper-addressing", "invalid-from", "invalid-namespace",
-	"invalid-xml", "not-authorized", "not-well-formed", "restricted-xml",
-	"unsupported-encoding", "unsupported-feature",
-	"unsupported-stanza-type", "unsupported-version"
-};
-
 static int
 stream_error_status(const char *cond)
 {
-	size_t i;
-
 	if (strcmp(cond, "conflict") == 0)
 		return EX_CONFLICT;
-	for (i = 0; i < sizeof stream_fatal / sizeof stream_fatal[0]; i++)
-		if (strcmp(cond, stream_fatal[i]) == 0)
-			return EX_STREAM_FATAL;
-	return EX_STREAM;
+	return stream_error_permanent(cond) ? EX_STREAM_FATAL : EX_STREAM;
 }
 
 void

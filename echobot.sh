@@ -488,7 +488,11 @@ run() {
 	(
 		log_stage "$_x"
 		trap '' HUP INT TERM USR1
-		if [ "$_x" = c ]; then
+		if [ "$_x" = c ] && [ -n "$last" ] && [ -z "$verbose" ]; then
+			connect_quiet <"$tmp/connect.err.in" 3>&- &
+			_f=$!
+			"$@" >"$_o" <"$_i" 3>&- 2>"$tmp/connect.err.in" &
+		elif [ "$_x" = c ]; then
 			"$@" >"$_o" <"$_i" 3>&- &
 		elif [ "$_x" = p ] || [ -z "$havepw" ]; then
 			"$@" <"$_i" >"$_o" 3>&- &
@@ -500,10 +504,32 @@ EOF
 		echo "$_x pid $!" >&3
 		wait $! 2>/dev/null
 		echo "$_x end $?" >&3
+		# the launcher waits for this subshell before connect_said
+		[ -z "${_f-}" ] || wait "$_f"
 	) 3>"$tmp/status" 4<&- 5<&- 7>&- 8<&- &
 	subs="$subs $!"
 	eval "${_x}sub=\$!"
 	started="$started $_x"
+}
+
+# connect_quiet: after a session that failed, xmpp-connect's lines but
+# its milestones are kept in connect.err, said only if this session
+# ends another way (connect_said): a server down for hours is said once.
+connect_quiet() {
+	: >"$tmp/connect.err"
+	while IFS= read -r _l; do
+		case $_l in
+		"xmpp-connect: connected to "*|"xmpp-connect: TLS established "*)
+			printf '%s\n' "$_l" >&2 ;;
+		*)	printf '%s\n' "$_l" >>"$tmp/connect.err" ;;
+		esac
+	done
+}
+
+# connect_said: what connect_quiet kept, said
+connect_said() {
+	[ -s "$tmp/connect.err" ] && cat "$tmp/connect.err" >&2
+	rm -f "$tmp/connect.err"
 }
 
 # ticker: "t tick" on the status fifo every second, so that collect's
@@ -691,9 +717,9 @@ session() {
 	cpid='' ppid='' epid='' cst='' pst='' est='' first='' started=''
 	silenced=''
 	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
-	    "$tmp/status"
+	    "$tmp/status" "$tmp/connect.err.in"
 	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
-	    "$tmp/status" || die "mkfifo failed"
+	    "$tmp/status" "$tmp/connect.err.in" || die "mkfifo failed"
 	hold
 	running=1
 	ticker
@@ -920,6 +946,7 @@ while :; do
 		quiet=1
 	else
 		quiet=''
+		connect_said
 		report
 	fi
 	last=$cause

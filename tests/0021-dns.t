@@ -186,13 +186,13 @@ try plain prio.test
 is "$rc:$got" "0:5001 eof" "priority: the lowest value first"
 try plain fall.test
 is "$got" "5002 eof" "dead targets: the next one answers"
+# one line for the targets passed over, in the order tried
 check "dead targets: the unknown name is reported" \
-    grep -q "nxhost.test: " "$T/err"
+    grep -q "^xmpp-connect: passed over: .*nxhost.test port " "$T/err"
 check "dead targets: the refused address is reported" \
-    grep -q "$DEAD port 5001: Connection refused" "$T/err"
-check "dead targets: in priority order" \
-    sh -c 'grep -n -e nxhost.test -e "port 5001" "$0" | cut -d: -f1 |
-        tr "\n" " " | grep -q "^1 2 \$"' "$T/err"
+    grep -q "port 5001 ($DEAD, IPv4): Connection refused" "$T/err"
+is "$(grep -o -e nxhost.test -e "($DEAD" "$T/err" | tr '\n' ' ')" \
+    "nxhost.test ($DEAD " "dead targets: in priority order"
 
 try plain dot.test
 is "$rc:$got" "2:" "target \".\": exit 2, no connection, no fallback"
@@ -213,7 +213,8 @@ is "$got" "5013 xml" "both kinds by priority: STARTTLS first when lower"
 try direct dfall.test
 is "$got" "5018 xml" "dead direct TLS target: STARTTLS on the next"
 check "dead direct TLS target: reported" \
-    grep -q "$DEAD port 5017: Connection refused" "$T/err"
+    grep -q "passed over: .*port 5017 ($DEAD, IPv4): Connection refused" \
+    "$T/err"
 try direct order.test
 is "$got" "5019 xml" "both kinds, all dead but the last: STARTTLS on it"
 is "$(grep -o 'port 600[0-9]' "$T/err" | tr '\n' ' ')" \
@@ -290,7 +291,7 @@ check "Prosody, -t direct: features over TLS (SCRAM, no STARTTLS)" \
     sh -c 'grep -q "<mechanism>SCRAM-SHA-1</mechanism>" "$0" &&
         ! grep -q starttls "$0"' "$T/sdirect.out"
 is "$(cat "$T/sdirect.err")" \
-    "xmpp-connect: $DEAD port 5222: Connection refused" \
+    "xmpp-connect: passed over: dead.test port 5222 ($DEAD, IPv4): Connection refused" \
     "Prosody, -t direct: the dead first target passed over"
 is "$pre" 0 "Prosody, -t direct: no STARTTLS preamble (-w)"
 

@@ -604,6 +604,9 @@ main(int argc, char *argv[])
 		s = connect_domain(opt.domain, &mode);
 	if (s == -1)
 		errx(EXIT_CONNECT, "could not connect: %s", tried);
+	/* A dead target the next one stood in for is worth one line. */
+	if (tried[0] != '\0')
+		warnx("passed over: %s", tried);
 
 	switch (mode) {
 	case MODE_PLAIN:

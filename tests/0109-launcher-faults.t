@@ -67,9 +67,13 @@ EOF
 spawn $PY "$T/mute.py" "$T/mute.port"
 wait_file_grep "$T/mute.port" '[0-9]' 10 || bail "mute.py did not start"
 : >"$T/bot.err"
-bot_start -n 1 -t starttls -C "$CA_FILE" -s "127.0.0.1:$(cat "$T/mute.port")" \
-    -p "$T/bot.pass"
-ended "$BOT_PID" 60
+# xmpp-echo's own login deadline after the jid, past xmpp-connect's 30 s,
+# so that which of the two notices first is no race
+spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" -n 1 -t starttls -C "$CA_FILE" \
+    -s "127.0.0.1:$(cat "$T/mute.port")" -p "$T/bot.pass" bot@localhost \
+    -t 60 2>>"$T/bot.err" </dev/null
+BOT_PID=$spawned
+ended "$BOT_PID" 90
 is "$?" 3 "silent server: status 3, worth retrying"
 check "silent server: says it was silent" \
     grep -q "xmpp-connect: STARTTLS: server silent for 30 s$" "$T/bot.err"

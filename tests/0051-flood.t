@@ -7,20 +7,6 @@ plan 11
 
 BURST=10 RATE=60	# per minute: one a second
 
-# counters NAME: xmpp-echo's counters now, "echoed rate size loop iq"
-counters() {
-	_c=$(grep -c '^xmpp-echo: echoed' "$T/$1.err")
-	kill -USR1 "$(cat "$T/$1.pid")"
-	_n=50
-	while [ "$(grep -c '^xmpp-echo: echoed' "$T/$1.err")" -le "$_c" ]; do
-		[ $_n -le 0 ] && return 1
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	grep '^xmpp-echo: echoed' "$T/$1.err" | tail -n 1 |
-	    sed 's/[^0-9]*\([0-9]*\)[^0-9]*/\1 /g; s/ $//'
-}
-
 echobot_setup
 CAROL_PW=$(randpw)
 prosody_adduser carol "$CAROL_PW" || bail "prosodyctl adduser carol failed"
@@ -63,14 +49,7 @@ check "after the flood: a ping answered" grep -q \
     '"id": "c-ping", "type": "result"' "$T/alice2.out"
 
 # --- two bots, each echoing the other: one message, then silence
-A_PW=$(randpw) B_PW=$(randpw)
-prosody_adduser a "$A_PW" && prosody_adduser b "$B_PW" ||
-    bail "prosodyctl adduser failed"
-(umask 077 && echo "$A_PW" >"$T/a.pass" && echo "$B_PW" >"$T/b.pass")
-pipeline a -v -P -r echo -p "$T/a.pass" a@localhost
-pipeline b -v -P -r echo -p "$T/b.pass" b@localhost
-wait_file_grep "$T/a.err" '^> <presence' 20 &&
-    wait_file_grep "$T/b.err" '^> <presence' 20 || bail "a and b not online"
+bot_pair
 # b's side of the stream gets a message to a, as if b had written it.
 exec 3>"$T/b.fifo"
 printf "<message to='a@localhost/echo' type='chat' id='x'><body>%s</body></message>" \

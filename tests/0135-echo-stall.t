@@ -8,20 +8,11 @@ plan 9
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
 
-# server NAME SCENARIO -- BOT ARGS: tests/echo-server.py, results in
-# $T/NAME.rc, .out, .err, .notes
-server() {
-	_n=$1
-	shift
-	XMPP_PASSWORD=pw $PY "$TOP/tests/echo-server.py" "$_n" "$@"
-	[ -f "$T/$_n.rc" ] || echo "echo-server.py failed" >"$T/$_n.rc"
-	grep -q timeout "$T/$_n.notes" 2>/dev/null && diag "$(cat "$T/$_n.notes")"
-	return 0
-}
+# echo_server (lib.sh): results in $T/NAME.rc, .out, .err, .notes
 flood="-P -m PLAIN -r echo -b 1000000 -R 6000000"
 
 # --- online, the server keeps sending but reads nothing more
-server stop stop-reading -- "$BOT" $flood -i 2 -t 2 bot@localhost
+echo_server stop stop-reading -- "$BOT" $flood -i 2 -t 2 bot@localhost
 is "$(cat "$T/stop.rc")" 8 "a server that stops reading: exit 8, not a hang"
 check "a server that stops reading: said so" \
     grep -qx "xmpp-echo: server took no output for 2 s" "$T/stop.err"
@@ -32,7 +23,7 @@ check "the counters are still the last word" \
     sh -c 'tail -n 1 "$1" | grep -q "^xmpp-echo: echoed [1-9]"' sh "$T/stop.err"
 
 # --- a server that reads slowly: output waits, input with it, nothing lost
-server slow slow-reader -- "$BOT" $flood -t 5 bot@localhost
+echo_server slow slow-reader -- "$BOT" $flood -t 5 bot@localhost
 is "$(cat "$T/slow.rc")" 0 "a slow reader: no timeout while output moves"
 is "$(grep echoes "$T/slow.notes")" "echoes 600" "a slow reader: every echo"
 is "$(grep bodies "$T/slow.notes")" "bodies same" \

@@ -7,25 +7,17 @@ plan 11
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
 
-server() {
-	_n=$1
-	shift
-	XMPP_PASSWORD=pw $PY "$TOP/tests/echo-server.py" "$_n" "$@"
-	[ -f "$T/$_n.rc" ] || echo "echo-server.py failed" >"$T/$_n.rc"
-	grep -q timeout "$T/$_n.notes" 2>/dev/null && diag "$(cat "$T/$_n.notes")"
-	return 0
-}
 # -i 3600: the login's deadline is -t, not a ping's
 args="-P -m PLAIN -r echo -i 3600 -t 2 bot@localhost"
 
-server sasl stall-sasl -- "$BOT" $args
+echo_server sasl stall-sasl -- "$BOT" $args
 is "$(cat "$T/sasl.rc")" 8 "no SASL answer: exit 8"
 is "$(cat "$T/sasl.err")" \
     "xmpp-echo: login: no SASL answer from the server in 2 s" \
     "no SASL answer: said so"
 
 # A message, a subscription request and a ping every half second
-server bind stall-bind -- "$BOT" $args
+echo_server bind stall-bind -- "$BOT" $args
 is "$(cat "$T/bind.rc")" 8 "no bind result, stanzas meanwhile: exit 8"
 is "$(cat "$T/bind.err")" \
     "xmpp-echo: login: no resource binding result from the server in 2 s" \
@@ -35,7 +27,7 @@ check "no bind result: nothing echoed" \
 check "no bind result: the pings answered" \
     grep -q "<iq type='result' id='p1' to='localhost'>" "$T/bind.out"
 
-server roster stall-roster -- "$BOT" $args
+echo_server roster stall-roster -- "$BOT" $args
 is "$(cat "$T/roster.rc")" 8 "no roster, stanzas meanwhile: exit 8"
 is "$(cat "$T/roster.err")" \
     "xmpp-echo: login: no roster from the server in 2 s" \

@@ -9,34 +9,25 @@ plan 9
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
 
-# server NAME SCENARIO -- BOT ARGS: as in tests/0135-echo-stall.t
-server() {
-	_n=$1
-	shift
-	XMPP_PASSWORD=pw $PY "$TOP/tests/echo-server.py" "$_n" "$@"
-	[ -f "$T/$_n.rc" ] || echo "echo-server.py failed" >"$T/$_n.rc"
-	grep -q timeout "$T/$_n.notes" 2>/dev/null && diag "$(cat "$T/$_n.notes")"
-	return 0
-}
 args="-P -m PLAIN -r echo -t 2 bot@localhost"
 
-server noack sm-no-ack -- "$BOT" $args
+echo_server noack sm-no-ack -- "$BOT" $args
 is "$(cat "$T/noack.rc")" 8 "<r/> unanswered: exit 8"
 check "<r/> unanswered: said so" grep -qx \
     "xmpp-echo: server did not acknowledge our stanzas in 2 s" "$T/noack.err"
 
-server over sm-over-ack -- "$BOT" $args
+echo_server over sm-over-ack -- "$BOT" $args
 is "$(cat "$T/over.rc")" 4 "an ack of more than was sent: exit 4"
 check "an ack of more than was sent: said so" grep -q \
     "acknowledged 1000 stanzas, 2 were sent" "$T/over.err"
 
 # 12 messages, then SIGKILL: roster result and 12 messages counted.
 mkdir -m 700 "$T/st"
-server kill sm-kill -- "$BOT" -S "$T/st/sm" $args
+echo_server kill sm-kill -- "$BOT" -S "$T/st/sm" $args
 is "$(cat "$T/kill.rc")" -9 "killed"
 is "$(stat -c %a "$T/st/sm")" 600 "the state file is private"
 cp "$T/st/sm" "$T/st/torn"
-server whole sm-refuse -- "$BOT" -S "$T/st/sm" $args
+echo_server whole sm-refuse -- "$BOT" -S "$T/st/sm" $args
 is "$(grep resume "$T/whole.notes")" "resume sm1 13" \
     "after SIGKILL: resumption asked with h 13"
 check "refused: a new session" grep -qx bound "$T/whole.notes"
@@ -57,7 +48,7 @@ b = f.read(1)
 f.seek(at + 64 + 5)
 f.write(bytes([b[0] ^ 1]))
 PY
-server torn sm-refuse -- "$BOT" -S "$T/st/torn" $args
+echo_server torn sm-refuse -- "$BOT" -S "$T/st/torn" $args
 h=$(sed -n 's/^resume sm1 //p' "$T/torn.notes")
 check "a torn slot: the one before it, h ${h:-none} < 13" \
     test "${h:-13}" -lt 13

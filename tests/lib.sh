@@ -339,3 +339,44 @@ pipeline() {
 	wait_file_grep "$T/$_n.pid" . 10 || bail "$_n: xmpp-echo did not start"
 }
 
+# echo_server NAME ARGS...: tests/echo-server.py NAME ARGS... (a scripted
+# server that misbehaves as ARGS say, running the client after --), the
+# password "pw" in the environment; $T/NAME.rc is always written, and
+# the script's own timeouts are shown.
+echo_server() {
+	_n=$1
+	shift
+	XMPP_PASSWORD=pw $PY "$TOP/tests/echo-server.py" "$_n" "$@"
+	[ -f "$T/$_n.rc" ] || echo "echo-server.py failed" >"$T/$_n.rc"
+	grep -q timeout "$T/$_n.notes" 2>/dev/null && diag "$(cat "$T/$_n.notes")"
+	return 0
+}
+
+# counters NAME: pipeline NAME's xmpp-echo counters now (its USR1 line,
+# numbers only: "echoed rate size loop ..."), or 1 after 5 s
+counters() {
+	_c=$(grep -c '^xmpp-echo: echoed' "$T/$1.err")
+	kill -USR1 "$(cat "$T/$1.pid")"
+	_n=50
+	while [ "$(grep -c '^xmpp-echo: echoed' "$T/$1.err")" -le "$_c" ]; do
+		[ $_n -le 0 ] && return 1
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	grep '^xmpp-echo: echoed' "$T/$1.err" | tail -n 1 |
+	    sed 's/[^0-9]*\([0-9]*\)[^0-9]*/\1 /g; s/ $//'
+}
+
+# bot_pair: accounts a and b, each an echo bot by pipeline (traced, -v),
+# both online; b's stream to the server is $T/b.fifo
+bot_pair() {
+	A_PW=$(randpw) B_PW=$(randpw)
+	prosody_adduser a "$A_PW" && prosody_adduser b "$B_PW" ||
+	    bail "prosodyctl adduser failed"
+	(umask 077 && echo "$A_PW" >"$T/a.pass" && echo "$B_PW" >"$T/b.pass")
+	pipeline a -v -P -r echo -p "$T/a.pass" a@localhost
+	pipeline b -v -P -r echo -p "$T/b.pass" b@localhost
+	wait_file_grep "$T/a.err" '^> <presence' 20 &&
+	    wait_file_grep "$T/b.err" '^> <presence' 20 ||
+	    bail "a and b not online"
+}

@@ -3,7 +3,7 @@
 # environment, the bounds on time, runs at once, queue and output, and
 # what gets no reply.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 34
 
 RUN=$TOP/xmpp-run/xmpp-run
 # run ARGS: xmpp-run ARGS, never for more than 30 s (timeout(1) exits 124)
@@ -129,8 +129,24 @@ touch "$T/go"
 exec 3>&-
 ended "$RUN_PID" 20
 is "$?" 0 "end of input: the runs finish, exit 0"
-is "$(dec <"$T/out" | jfield body /dev/stdin | sort | tr '\n' ' ')" \
+grep -v '@type=error' "$T/out" >"$T/replies"
+is "$(dec <"$T/replies" | jfield body /dev/stdin | sort | tr '\n' ' ')" \
     '"m1" "m2" "m3" ' "the waiting one ran after: three replies"
+# The sender of the dropped two is told once: a wait error to the first.
+grep '@type=error' "$T/out" >"$T/errors"
+is "$(wc -l <"$T/errors") $(grep -c '@id=m4' "$T/errors")" "1 1" \
+    "a full queue: one error to the sender, for the first dropped"
+check "the error is wait, resource-constraint" grep -q \
+    'type=wait.*(resource-constraint.*xmpp-stanzas' "$T/errors"
+
+# A program that cannot be run: one line at the start, exit 1.
+run no-such-program-here </dev/null >"$T/out" 2>"$T/err"
+is "$?:$(cat "$T/err")" \
+    "1:xmpp-run: no-such-program-here: not found in PATH" \
+    "a program not in PATH: said at the start, exit 1"
+run ./no/such/file </dev/null >"$T/out" 2>"$T/err"
+is "$?:$(cat "$T/err")" "1:xmpp-run: ./no/such/file: No such file or directory" \
+    "a program path that is not there: said, exit 1"
 
 # Junk lines are skipped, each with a line on stderr; the session goes on.
 {

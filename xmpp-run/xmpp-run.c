@@ -67,6 +67,7 @@ struct run {
 	int		 inready, outready;	/* as ppoll(2) said */
 	struct buf	 out;		/* records not yet written */
 	size_t		 outoff;
+	char		*told;		/* sender told the queue is full */
 	sigset_t	 waitmask;	/* signals let in while waiting */
 	sigset_t	 origmask;	/* the programs' mask */
 };
@@ -180,6 +181,42 @@ job_new(const struct record *r)
 
 static void	 start_jobs(struct run *);
 
+/*
+ * A message dropped on a full queue is answered with a wait error
+ * (RFC 6120 section 8.3.3.18), as xmpp-echo answers a flood: the sender
+ * learns the bot is busy, not dead.  Once per sender in a row while the
+ * queue stays full, so that a flood of drops is not a flood of errors.
+ */
+static void
+tell_queue_full(struct run *r, const struct job *j)
+{
+	struct recw	 w = { 0 };
+	char		 text[128];
+
+	if (r->told != NULL && strcmp(r->told, j->from) == 0)
+		return;
+	free(r->told);
+	r->told = xstrdup(j->from);
+	(void)snprintf(text, sizeof text, "busy: %lld messages waiting, "
+	    "try again later", r->maxqueue);
+	rec_begin(&w, "message", NS_CLIENT);
+	rec_attr(&w, NULL, "to", j->from);
+	rec_attr(&w, NULL, "type", "error");
+	if (j->id != NULL)
+		rec_attr(&w, NULL, "id", j->id);
+	rec_start(&w, NS_CLIENT, "error");
+	rec_attr(&w, NULL, "type", "wait");
+	rec_start(&w, NS_STANZAS, "resource-constraint");
+	rec_end(&w);
+	rec_start(&w, NS_STANZAS, "text");
+	rec_text(&w, text, strlen(text));
+	rec_end(&w);
+	rec_end(&w);
+	rec_finish(&w);
+	buf_add(&r->out, w.out.p, w.out.len);
+	rec_free(&w);
+}
+
 /* Queued, and started at once if a run is free; past -q, dropped. */
 static void
 enqueue(struct run *r, struct job *j)
@@ -193,10 +230,14 @@ enqueue(struct run *r, struct job *j)
 	r->tail = j;
 	r->nqueued++;
 	start_jobs(r);
-	if (r->nqueued <= (size_t)r->maxqueue)
+	if (r->nqueued <= (size_t)r->maxqueue) {
+		free(r->told);	/* room again: the episode is over */
+		r->told = NULL;
 		return;
+	}
 	warnx("queue full (%lld waiting): message from %s dropped",
 	    r->maxqueue, j->from);
+	tell_queue_full(r, j);
 	/* Over the bound, nothing started: j is still the tail, after prev. */
 	if ((r->tail = prev) == NULL)
 		r->head = NULL;
@@ -680,8 +721,44 @@ free_all(struct run *r)
 		job_free(j);
 	}
 	free(r->running);
+	free(r->told);
 	buf_free(&r->in);
 	buf_free(&r->out);
+}
+
+/*
+ * The program is looked for as execvp(3) will, once at the start: a
+ * typo is one clear line now, not a failure per message later.
+ */
+static void
+check_program(const char *prog)
+{
+	const char	*path, *p, *end;
+	char		 full[4096];
+	int		 len;
+
+	if (strchr(prog, '/') != NULL) {
+		if (access(prog, X_OK) == -1)
+			err(1, "%s", prog);
+		return;
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = "/bin:/usr/bin";
+	for (p = path; ; p = end + 1) {
+		if ((end = strchr(p, ':')) == NULL)
+			end = p + strlen(p);
+		/* An empty entry is the current directory. */
+		len = snprintf(full, sizeof full, "%.*s%s%s", (int)(end - p),
+		    p, end == p ? "." : "", "/");
+		if (len > 0 && (size_t)len + strlen(prog) < sizeof full) {
+			(void)strlcat(full, prog, sizeof full);
+			if (access(full, X_OK) == 0)
+				return;
+		}
+		if (*end == '\0')
+			break;
+	}
+	errx(1, "%s: not found in PATH", prog);
 }
 
 static long long
@@ -782,6 +859,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage(stderr, 1);
+	check_program(argv[0]);
 	r.argv = argv;
 	r.self = getpid();
 	if ((r.running = calloc((size_t)r.maxrun, sizeof(*r.running))) == NULL)

@@ -9,6 +9,9 @@ MANPREFIX = $(PREFIX)/share/man
 # echobot/), and where systemd finds the unit.
 SYSCONFDIR = /etc
 SYSTEMDUNITDIR = $(PREFIX)/lib/systemd/system
+# The example bots (README.md, "Write your own bot").
+EXAMPLEDIR = $(PREFIX)/share/doc/echobot/examples
+EXAMPLES = examples/echo.sh examples/ping.awk examples/rot13.py
 
 CC = cc
 CFLAGS = -O2 -g -Wall -Wextra
@@ -110,6 +113,8 @@ install: all
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
 	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+	mkdir -p $(DESTDIR)$(EXAMPLEDIR)
+	cp -f $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
 	mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's,@BINDIR@,$(PREFIX)/bin,g' -e 's,@SYSCONFDIR@,$(SYSCONFDIR),g' \
 	    systemd/echobot@.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/echobot@.service
@@ -119,6 +124,8 @@ uninstall:
 		rm -f $(DESTDIR)$(PREFIX)/bin/$${f##*/}; done
 	for f in $(MAN1) $(MAN5) $(MAN7); do \
 		s=$${f##*.}; rm -f $(DESTDIR)$(MANPREFIX)/man$$s/$${f##*/}; done
+	for f in $(EXAMPLES); do \
+		rm -f $(DESTDIR)$(EXAMPLEDIR)/$${f##*/}; done
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/echobot@.service
 
 clean:

@@ -48,6 +48,8 @@ sandbox_stdio(void)
 		    offsetof(struct seccomp_data, nr)),
 		ALLOW(SYS_read), ALLOW(SYS_write),
 		ALLOW(SYS_readv), ALLOW(SYS_writev),
+		/* send(2) with MSG_DONTWAIT on a socket handed to us */
+		ALLOW(SYS_sendto),
 #ifdef SYS_poll
 		ALLOW(SYS_poll),
 #endif

@@ -215,6 +215,7 @@ struct bot {
 struct pollfd;
 
 // output.c
+extern int	 output_socket;	/* stdout is a socket: send(2), MSG_DONTWAIT */
 int64_t	 now_ms(void);
 void	 trace(struct bot *, char, const char *, size_t);
 void	 send_xml(struct bot *, struct buf *, const char *);

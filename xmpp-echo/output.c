@@ -1,5 +1,7 @@
 /* output.c - what goes out: the output queue, tracing, the exit */
 
+#include <sys/socket.h>
+
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
@@ -13,6 +15,8 @@
 
 #include "record.h"
 #include "extern.h"
+
+int	output_socket;
 
 int64_t
 now_ms(void)
@@ -147,7 +151,9 @@ write_ready(struct bot *b)
 	if (queued(b) > 0 && b->out_wait == 0)
 		b->out_wait = now;
 	while (queued(b) > 0) {
-		w = write(STDOUT_FILENO, b->out.p + b->outoff, queued(b));
+		w = output_socket ? send(STDOUT_FILENO, b->out.p + b->outoff,
+		    queued(b), MSG_DONTWAIT | MSG_NOSIGNAL) :
+		    write(STDOUT_FILENO, b->out.p + b->outoff, queued(b));
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1 && errno == EAGAIN)

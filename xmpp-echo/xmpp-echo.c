@@ -13,6 +13,8 @@
  *
  * This file holds the options and main(); extern.h lists the others.
  */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,16 +111,36 @@ parse_mechs(struct bot *b, const char *list)
 }
 
 /*
- * Output must not block (see write_ready()).  A terminal stays as it
- * is: the shell shares its file description.
+ * Output must not block (see write_ready()), but O_NONBLOCK belongs to
+ * the open file description, which others may share: a pipe's is shared
+ * with a 2>&1 on the same pipe, a socket's with the xmpp-parse that
+ * reads the same connection (xmpp-connect(1) hands both the socket), and
+ * a terminal's with the shell.  So a pipe is opened again, for a file
+ * description of our own; a socket stays blocking and is written with
+ * MSG_DONTWAIT (output_socket); a terminal stays as it is.
  */
 static void
 nonblocking_stdout(void)
 {
-	int fl;
+	struct stat st;
+	int fd, fl;
 
 	if (isatty(STDOUT_FILENO))
 		return;
+	if (fstat(STDOUT_FILENO, &st) == -1)
+		err(EX_LOCAL, "stdout");
+	if (S_ISSOCK(st.st_mode)) {
+		output_socket = 1;
+		return;
+	}
+	if (S_ISFIFO(st.st_mode) &&
+	    (fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK)) != -1) {
+		if (dup2(fd, STDOUT_FILENO) == -1)
+			err(EX_LOCAL, "stdout");
+		close(fd);
+		return;
+	}
+	/* No /proc: the shared way. */
 	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) == -1 ||
 	    fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK) == -1)
 		err(EX_LOCAL, "stdout");

@@ -10,15 +10,16 @@
 
 job=${1:-check}
 # systemd and man-db: systemd-analyze verify of echobot@.service (0151).
+# ejabberd: a second real server for the interoperability tests (0200-).
 pkgs="prosody stunnel4 libexpat1-dev libbsd-dev nettle-dev python3-slixmpp
 pkg-config make gcc libc6-dev openssl procps"
 case $job in
 demo)	;;
 check)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
-	ca-certificates iproute2 dnsmasq-base systemd man-db" ;;
+	ca-certificates iproute2 dnsmasq-base systemd man-db ejabberd" ;;
 ci)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
 	ca-certificates iproute2 dnsmasq-base systemd man-db clang
-	libclang-rt-14-dev afl++" ;;
+	libclang-rt-14-dev afl++ ejabberd" ;;
 *)	echo "usage: deps.sh [demo | check | ci]" >&2; exit 2 ;;
 esac
 
@@ -44,19 +45,41 @@ fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q </dev/null || exit 1
+# Debian's maintainer scripts start the services they install (ejabberd,
+# epmd, prosody); the tests run their own on ports they pick, so a
+# policy-rc.d that denies every start (exit 101, see invoke-rc.d(8))
+# stands during the install, unless the system has one already.
+policy=/usr/sbin/policy-rc.d
+ownpolicy=
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\n# deps.sh: no service starts during its install\nexit 101\n' \
+	    >$policy && chmod 755 $policy && ownpolicy=1
+fi
 # --no-upgrade: a package named here that is somehow installed already
 # stays at its version; dependencies are pulled only as needed.
-apt-get install -y -q --no-upgrade $missing </dev/null || exit 1
+apt-get install -y -q --no-upgrade $missing </dev/null
+st=$?
+[ -n "$ownpolicy" ] && rm -f $policy
+[ $st -eq 0 ] || exit 1
 
 # dnsmasq-base, not dnsmasq: the program alone, for tests/0021-dns.t's
 # private name server, without the system service that would take port 53.
 
-# Debian starts a system Prosody on 5222 when it is installed.  The tests
-# run their own on ports they pick; a system one is only in the way.
+# Where a policy-rc.d was not honoured (systemd's deb-systemd-invoke
+# asks it too, but a system may lack both), a system Prosody or ejabberd
+# started anyway is stopped: only in the way of the tests.
+for s in prosody ejabberd; do
+	case $missing in
+	*$s*)
+		if [ -x /etc/init.d/$s ]; then
+			/etc/init.d/$s stop </dev/null >/dev/null 2>&1 || true
+		fi ;;
+	esac
+done
+# ejabberd's postinst asks `ejabberdctl status`, whose Erlang node starts
+# an epmd as the ejabberd user (a daemon, on port 4369), and leaves it.
 case $missing in
-*prosody*)
-	if [ -x /etc/init.d/prosody ]; then
-		/etc/init.d/prosody stop </dev/null >/dev/null 2>&1 || true
-	fi ;;
+*ejabberd*)
+	for p in $(pgrep -u ejabberd -x epmd); do kill "$p"; done ;;
 esac
 exit 0

@@ -1,0 +1,179 @@
+# tests/ejabberd.sh - sourced after tests/lib.sh: a private ejabberd
+#
+# A second real server for the interoperability tests (0200-): Debian's
+# ejabberd under $T/ejabberd with its own configuration, spool, logs,
+# Erlang node name and cookie, on loopback ports picked here, started
+# and stopped by the test.  The system's ejabberd is never touched.
+#
+# No epmd: the node listens on a port of its own (ERL_DIST_PORT, which
+# ejabberdctl turns into -erl_epmd_port and -start_epmd false), and
+# ejabberdctl finds it there; so nothing outlives the test.
+#
+# It sets C2S_PORT (STARTTLS offered, not required; plain TCP works),
+# DIRECT_PORT (XEP-0368 direct TLS), EJ_REQ_PORT (STARTTLS required) and
+# CA_FILE (the throwaway
+# certificate both present) as prosody_config does, so that lib.sh's
+# bot_start, alice and pipeline work unchanged.
+
+EDIR=$T/ejabberd
+ECONF=$EDIR/ejabberd.yml
+
+# As root ejabberdctl would su to the ejabberd user (and needs a shell
+# and a home there); run it as that user directly instead.
+if [ "$(id -u)" -eq 0 ]; then
+	as_ejabberd='setpriv --reuid=ejabberd --regid=ejabberd --init-groups'
+else
+	as_ejabberd=
+fi
+
+# ejabberd_usable: installed, and runnable as its own user or as root
+ejabberd_usable() {
+	command -v ejabberdctl >/dev/null || return 1
+	[ -n "$as_ejabberd" ] || [ "$(id -un)" = ejabberd ]
+}
+
+# ectl ARGS...: ejabberdctl ARGS on the private node
+ectl() {
+	(cd "$EDIR" && HOME=$EDIR $as_ejabberd ejabberdctl \
+	    --config-dir "$EDIR" --ctl-config "$EDIR/ejabberdctl.cfg" \
+	    --spool "$EDIR/spool" --logs "$EDIR/log" "$@")
+}
+
+# ejabberd_config: the files, once; $EJ_EXTRA, if set, is YAML added
+# at the end (top-level options of a test's own)
+ejabberd_config() {
+	mkdir -p "$EDIR/spool" "$EDIR/log"
+	C2S_PORT=$(free_port)
+	DIRECT_PORT=$(free_port)
+	EJ_REQ_PORT=$(free_port)
+	EJ_DIST_PORT=$(free_port)
+	export C2S_PORT DIRECT_PORT EJ_REQ_PORT
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+	    -keyout "$EDIR/localhost.key" -out "$EDIR/localhost.crt" \
+	    2>/dev/null || bail "openssl req failed"
+	cat "$EDIR/localhost.crt" "$EDIR/localhost.key" >"$EDIR/localhost.pem"
+	CA_FILE=$EDIR/localhost.crt
+	export CA_FILE
+	# The cookie: in $HOME, where Erlang looks, never on argv.
+	(umask 077 && randpw >"$EDIR/.erlang.cookie")
+	# Erlang's resolver: localhost from this file, nothing else.
+	echo '{lookup,["file"]}. {host,{127,0,0,1},["localhost"]}.' \
+	    >"$EDIR/inetrc"
+	cat >"$EDIR/ejabberdctl.cfg" <<-EOF
+	ERLANG_NODE=echobot$$@localhost
+	ERL_DIST_PORT=$EJ_DIST_PORT
+	INET_DIST_INTERFACE=127.0.0.1
+	ERL_EPMD_ADDRESS=127.0.0.1
+	EJABBERD_BYPASS_WARNINGS=true
+	EOF
+	# Passwords stored plain: ejabberd offers every SCRAM (SHA-1,
+	# SHA-256, SHA-512) only then; with stored SCRAM keys, one hash.
+	cat >"$ECONF" <<-EOF
+	hosts: [localhost]
+	loglevel: debug
+	log_rotate_count: 0
+	certfiles: ["$EDIR/localhost.pem"]
+	auth_method: internal
+	auth_password_format: plain
+	c2s_protocol_options: [no_sslv3, no_tlsv1, no_tlsv1_1]
+	listen:
+	  - port: $C2S_PORT
+	    ip: "127.0.0.1"
+	    module: ejabberd_c2s
+	    max_stanza_size: 262144
+	    starttls: true
+	  - port: $DIRECT_PORT
+	    ip: "127.0.0.1"
+	    module: ejabberd_c2s
+	    max_stanza_size: 262144
+	    tls: true
+	  - port: $EJ_REQ_PORT
+	    ip: "127.0.0.1"
+	    module: ejabberd_c2s
+	    max_stanza_size: 262144
+	    starttls_required: true
+	acl:
+	  local:
+	    user_regexp: ""
+	access_rules:
+	  c2s:
+	    allow: all
+	shaper_rules:
+	  max_user_sessions: 10
+	modules:
+	  mod_admin_extra: {}
+	  mod_disco: {}
+	  mod_ping: {}
+	  mod_roster: {}
+	  mod_stream_mgmt:
+	    resume_timeout: 300
+	${EJ_EXTRA:-}
+	EOF
+	[ -n "$as_ejabberd" ] && chown -R ejabberd:ejabberd "$EDIR"
+	return 0
+}
+
+# ejabberd_start: configure (once), start, wait until it listens and
+# answers ejabberdctl; EJ_PID
+ejabberd_start() {
+	[ -f "$ECONF" ] || ejabberd_config
+	spawn sh -c 'cd "$0" && HOME=$0 exec "$@"' "$EDIR" $as_ejabberd \
+	    ejabberdctl --config-dir "$EDIR" \
+	    --ctl-config "$EDIR/ejabberdctl.cfg" --spool "$EDIR/spool" \
+	    --logs "$EDIR/log" foreground >>"$EDIR/stdout" 2>&1
+	EJ_PID=$spawned
+	if ! wait_port 127.0.0.1 "$C2S_PORT" 60 ||
+	    ! wait_port 127.0.0.1 "$DIRECT_PORT" 5; then
+		diag "ejabberd did not start:" "$(tail -n 20 "$EDIR/stdout" \
+		    "$EDIR/log/ejabberd.log" 2>/dev/null)"
+		return 1
+	fi
+}
+
+# ejabberd_stop: as lib.sh's stop does (TERM: the Erlang VM shuts down)
+ejabberd_stop() {
+	[ -n "${EJ_PID:-}" ] && stop "$EJ_PID"
+	EJ_PID=
+}
+
+# ejabberd_accounts USER PASS [USER PASS ...]: the accounts, each in the
+# others' rosters (subscription both, so that peer.py sees the bot come
+# online), imported from an XEP-0227 file: the passwords never go on
+# argv, as `ejabberdctl register` would put them.  (PASS as randpw makes
+# it: nothing to escape.)
+ejabberd_accounts() {
+	_f=$EDIR/import.xml
+	_names=$(printf '%s\n' "$@" | sed -n 'p;n')
+	(umask 077 && {
+		echo "<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'>"
+		while [ $# -ge 2 ]; do
+			echo "<user name='$1' password='$2'>"
+			echo "<query xmlns='jabber:iq:roster'>"
+			for _o in $_names; do
+				[ "$_o" = "$1" ] || echo "<item jid='$_o@localhost'" \
+				    "subscription='both'/>"
+			done
+			echo "</query></user>"
+			shift 2
+		done
+		echo "</host></server-data>"
+	} >"$_f")
+	[ -n "$as_ejabberd" ] && chown ejabberd "$_f"
+	ectl import_piefxis "$_f" >/dev/null
+	_st=$?
+	rm -f "$_f"
+	return $_st
+}
+
+# ejabberd_setup: private ejabberd with accounts bot and alice, friends
+# (random passwords, $T/bot.pass and ALICE_PW), as echobot_setup does
+ejabberd_setup() {
+	ejabberd_start || bail "ejabberd did not start"
+	BOT_PW=$(randpw)
+	ALICE_PW=$(randpw)
+	ejabberd_accounts bot "$BOT_PW" alice "$ALICE_PW" ||
+	    bail "ejabberdctl import_piefxis failed"
+	(umask 077 && printf '%s\n' "$BOT_PW" >"$T/bot.pass")
+	mkdir -p "$T/tmp"
+}

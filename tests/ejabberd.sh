@@ -131,9 +131,15 @@ ejabberd_start() {
 	fi
 }
 
-# ejabberd_stop: as lib.sh's stop does (TERM: the Erlang VM shuts down)
+# ejabberd_stop: as an administrator stops it, with `ejabberdctl stop`:
+# every client gets the stream error system-shutdown.  (On SIGTERM the
+# Erlang VM shuts down too, but ejabberd's connections may be closed
+# before that error is written.)
 ejabberd_stop() {
-	[ -n "${EJ_PID:-}" ] && stop "$EJ_PID"
+	[ -n "${EJ_PID:-}" ] || return 0
+	ectl stop >/dev/null 2>&1
+	wait_gone "$EJ_PID" 20
+	stop "$EJ_PID"
 	EJ_PID=
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 71
+plan 73
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -167,12 +167,14 @@ def bind(b, session=True, presence=r"<presence>" + CAPS + "</presence>"):
                "(query", "xmlns=jabber:iq:roster", ")"))
     b.expect(presence)
 
-def msg(frm, typ, *children):
+def msg(frm, typ, *children, lang=None):
     items = ["xmlns=jabber:client", "@to=bot@localhost/echo", "@id=m1"]
     if frm is not None:
         items.append("@from=" + esc(frm))
     if typ is not None:
         items.append("@type=" + typ)
+    if lang is not None:
+        items.append("@xml:lang=" + esc(lang))
     for name, attrs, text in children:
         items.append("(" + name)
         items += ["@%s=%s" % (k, esc(v)) for k, v in attrs]
@@ -201,7 +203,8 @@ def chat(b):
                "@from=alice@localhost/h", "(query", "xmlns=urn:example:unknown", ")"))
     b.send(rec("iq", "xmlns=jabber:client", "@type=result", "@id=r1",
                "@from=alice@localhost/h"))
-    b.send(msg("alice@localhost/m", "normal", ("body", [], "marker")))
+    b.send(msg("alice@localhost/m", "normal", ("body", [], "marker"),
+               lang="'<x\"&"))
     b.expect(r"marker</body></message>")
     b.send(rec("/stream:stream"))
     b.expect(r"</stream:stream>")
@@ -347,6 +350,9 @@ is "$(xq chat c:message[2]/c:body | tr '\n' ' ')" '"hallo" "salut" ' \
 is "$(xq chat c:message[2]/c:thread)" '"th<1>"' "thread kept"
 is "$(xq chat c:message[2]/c:thread parent)" "p'1" "thread parent kept"
 is "$(xq chat c:message[3] type)" "normal" "type normal kept"
+is "$(xq chat c:message[3] xml:lang)" "'<x\"&" \
+    "the message's xml:lang kept, escaped"
+is "$(xq chat c:message[2] xml:lang)" "-" "no xml:lang: none on the echo"
 is "$(xq chat "c:iq[@type='error']" id)" "q'1" "iq get answered with its id"
 is "$(xq chat "c:iq[@type='error']" to)" "alice@localhost/h" \
     "iq error goes to the asker"

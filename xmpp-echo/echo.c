@@ -185,8 +185,8 @@ refuse_message(struct bot *b, const struct xnode *m)
 }
 
 /*
- * The echo: to the full JID it came from, with its type, bodies and
- * thread; a correction as a correction of our echo of what it corrects,
+ * The echo: to the full JID it came from, with its type, language,
+ * bodies and thread; a correction as a correction of our echo of what it corrects,
  * when we know that one.
  */
 static void
@@ -194,6 +194,7 @@ send_echo(struct bot *b, struct sender *s, const struct xnode *m)
 {
 	const struct xnode *c;
 	const char *type = xnode_attr(m, "type"), *theirs = xnode_attr(m, "id");
+	const char *lang = xnode_attr_ns(m, NS_XML, "lang");
 	const char *fixes = corrected_id(m), *prev;
 	struct buf x = { 0 };
 	char *id, fixed[ID_MAX] = "";
@@ -206,6 +207,15 @@ send_echo(struct bot *b, struct sender *s, const struct xnode *m)
 	if (type != NULL) {
 		buf_adds(&x, "' type='");
 		xml_escapes(&x, type);
+	}
+	/*
+	 * A body without xml:lang is in the language of its message (RFC
+	 * 6120 section 8.1.5), which servers such as ejabberd always mark:
+	 * without it, the echo's bodies would take our stream's language.
+	 */
+	if (lang != NULL) {
+		buf_adds(&x, "' xml:lang='");
+		xml_escapes(&x, lang);
 	}
 	buf_adds(&x, "' id='");
 	xml_escapes(&x, id);

@@ -39,8 +39,101 @@ ectl() {
 	    --spool "$EDIR/spool" --logs "$EDIR/log" "$@")
 }
 
-# ejabberd_config: the files, once; $EJ_EXTRA, if set, is YAML added
-# at the end (top-level options of a test's own)
+# ejabberd_modules: the access rules and modules: the few the tests
+# need, or with EJ_STOCK=1 those of the configuration Debian installs
+# (/etc/ejabberd/ejabberd.yml of 23.01, less those that serve other
+# ports), so that the bot meets what a stock server sends: PEP and caps
+# queries, offline storage, vCard updates, roster versions ...
+ejabberd_modules() {
+	if [ "${EJ_STOCK:-0}" != 1 ]; then
+		cat <<-EOF
+		acl:
+		  local:
+		    user_regexp: ""
+		access_rules:
+		  c2s:
+		    allow: all
+		shaper_rules:
+		  max_user_sessions: 10
+		modules:
+		  mod_admin_extra: {}
+		  mod_disco: {}
+		  mod_ping: {}
+		  mod_roster: {}
+		  mod_stream_mgmt:
+		    resume_timeout: 300
+		EOF
+		return
+	fi
+	cat <<-EOF
+	acl:
+	  local:
+	    user_regexp: ""
+	  admin:
+	    user: []
+	access_rules:
+	  c2s:
+	    allow: all
+	  local:
+	    allow: local
+	  announce:
+	    allow: admin
+	  configure:
+	    allow: admin
+	  muc_create:
+	    allow: local
+	  pubsub_createnode:
+	    allow: local
+	shaper_rules:
+	  max_user_sessions: 10
+	  max_user_offline_messages:
+	    100: all
+	modules:
+	  mod_adhoc: {}
+	  mod_admin_extra: {}
+	  mod_announce:
+	    access: announce
+	  mod_avatar: {}
+	  mod_blocking: {}
+	  mod_caps: {}
+	  mod_carboncopy: {}
+	  mod_client_state: {}
+	  mod_configure: {}
+	  mod_disco: {}
+	  mod_last: {}
+	  mod_muc:
+	    access_create: muc_create
+	    access_persistent: muc_create
+	  mod_offline:
+	    access_max_user_messages: max_user_offline_messages
+	  mod_ping: {}
+	  mod_pres_counter:
+	    count: 5
+	    interval: 60
+	  mod_privacy: {}
+	  mod_private: {}
+	  mod_pubsub:
+	    access_createnode: pubsub_createnode
+	    plugins:
+	      - flat
+	      - pep
+	  mod_push: {}
+	  mod_push_keepalive: {}
+	  mod_roster:
+	    versioning: true
+	  mod_shared_roster: {}
+	  mod_sic: {}
+	  mod_stream_mgmt:
+	    resend_on_timeout: if_offline
+	  mod_vcard:
+	    search: false
+	  mod_vcard_xupdate: {}
+	  mod_version: {}
+	EOF
+}
+
+# ejabberd_config: the files, once; the modules as ejabberd_modules
+# says
 ejabberd_config() {
 	mkdir -p "$EDIR/spool" "$EDIR/log"
 	C2S_PORT=$(free_port)
@@ -93,23 +186,8 @@ ejabberd_config() {
 	    module: ejabberd_c2s
 	    max_stanza_size: 262144
 	    starttls_required: true
-	acl:
-	  local:
-	    user_regexp: ""
-	access_rules:
-	  c2s:
-	    allow: all
-	shaper_rules:
-	  max_user_sessions: 10
-	modules:
-	  mod_admin_extra: {}
-	  mod_disco: {}
-	  mod_ping: {}
-	  mod_roster: {}
-	  mod_stream_mgmt:
-	    resume_timeout: 300
-	${EJ_EXTRA:-}
 	EOF
+	ejabberd_modules >>"$ECONF"
 	[ -n "$as_ejabberd" ] && chown -R ejabberd:ejabberd "$EDIR"
 	return 0
 }

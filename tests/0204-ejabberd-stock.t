@@ -1,17 +1,50 @@
 #!/bin/sh
-# The language of an echo against ejabberd.  ejabberd writes xml:lang on
-# every stanza it routes (RFC 6120 section 8.1.5: the sender's stream
-# default, when the stanza had none), and a body without its own
-# xml:lang is in the language of its message.  The echo keeps it: a
-# German message comes back German, and two bodies stay two languages
-# (RFC 6121 section 5.2.3), not both the bot's stream default, English.
+# The bot against ejabberd with the modules Debian's configuration loads
+# (EJ_STOCK=1): messages stored while the bot was offline are echoed
+# when it comes online; ejabberd's caps lookup (mod_caps), a disco#info
+# query from the bot's own full JID, is answered; and the language of an
+# echo.  ejabberd writes xml:lang on every stanza it routes (RFC 6120
+# section 8.1.5: the sender's stream default, when the stanza had none),
+# and a body without its own xml:lang is in the language of its message.
+# The echo keeps it: a German message comes back German, and two bodies
+# stay two languages (RFC 6121 section 5.2.3), not both the bot's stream
+# default, English.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
-plan 4
+plan 8
 
 ejabberd_usable || bail "ejabberd not installed (tests/deps.sh check)"
+EJ_STOCK=1
 ejabberd_setup
+
+# Offline: alice online first, sends two messages to the bot, which is
+# not; once ejabberd has stored them, the bot starts.
+printf '"while away 1"\n"while away 2"\n' >"$T/away"
+PEER_PASSWORD=$ALICE_PW spawn $PY "$TOP/tests/peer.py" --host 127.0.0.1 \
+    --port "$C2S_PORT" --jid alice@localhost --to bot@localhost --no-tls \
+    --no-wait --send "$T/away" --expect 2 --timeout 40 >"$T/away.got"
+ALICE=$spawned
+n=100
+until [ "$(ectl get_offline_count bot localhost 2>/dev/null)" = 2 ] ||
+    [ $n -le 0 ]; do
+	sleep 0.1
+	n=$((n - 1))
+done
+is "$(ectl get_offline_count bot localhost)" 2 "ejabberd stored 2 messages"
 bot_start -v -n 1 -t plain -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass"
+ended "$ALICE" 40
+is "$?:$(jfield body "$T/away.got" | tr '\n' ' ')" \
+    '0:"while away 1" "while away 2" ' \
+    "stored messages echoed once the bot is online, in order"
+check "they came with ejabberd's delay mark" \
+    grep -q "^< message	.*(delay	xmlns=urn:xmpp:delay" "$T/bot.err"
+
+# mod_caps asks the bot's full JID, as the bot itself, for node#ver.
+q="^< iq	.*@from=bot@localhost/[^	]*	@type=get.*(query	xmlns=http://jabber.org/protocol/disco#info	@node=https://echobot.invalid/#"
+wait_file_grep "$T/bot.err" "$q" 10
+id=$(grep "$q" "$T/bot.err" | head -n 1 | sed 's/.*@id=\([^	]*\).*/\1/')
+check "ejabberd's caps query, from the bot's own JID, answered" \
+    wait_file_grep "$T/bot.err" "^> <iq type='result' id='$id'" 10
 
 cat >"$T/lang.py" <<'PY'
 # lang.py PORT FILE: as alice, once the bot is online, sends each line
@@ -83,7 +116,7 @@ cat >"$T/stanzas" <<'XML'
 XML
 PEER_PASSWORD=$ALICE_PW $PY "$T/lang.py" "$C2S_PORT" "$T/stanzas" \
     >"$T/got" 2>"$T/lang.err"
-is "$?" 0 "alice got 4 echoes" || diag "$(cat "$T/lang.err")"
+is "$?" 0 "the language: alice got 4 echoes" || diag "$(cat "$T/lang.err")"
 is "$(sed -n 1p "$T/got")" '[["de", "Hallo"], ["en", "Hello"]]' \
     "two bodies: German and English, as sent"
 is "$(sed -n 2,3p "$T/got" | tr '\n' ' ')" \

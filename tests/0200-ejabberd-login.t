@@ -6,9 +6,9 @@
 # certificate, a listener that requires STARTTLS, a wrong password.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
+ejabberd_require
 plan 25
 
-ejabberd_usable || bail "ejabberd not installed (tests/deps.sh check)"
 command -v stunnel >/dev/null || bail "stunnel not installed"
 ejabberd_setup
 echo '"ping"' >"$T/ping"

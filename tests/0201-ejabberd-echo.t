@@ -7,9 +7,9 @@
 # its attribute order, an <r/> after every stanza it sends).
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
+ejabberd_require
 plan 20
 
-ejabberd_usable || bail "ejabberd not installed (tests/deps.sh check)"
 ejabberd_config
 # The server pings a client silent for a second.
 sed -i 's/^  mod_ping: {}$/  mod_ping: {send_pings: true, ping_interval: 1}/' \

@@ -12,9 +12,9 @@
 # asked.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
+ejabberd_require
 plan 15
 
-ejabberd_usable || bail "ejabberd not installed (tests/deps.sh check)"
 ejabberd_setup
 
 # bot_start, with xmpp-echo's options after the JID.

@@ -5,9 +5,9 @@
 # (conflict, "Replaced by new connection"), which stops with -c 1.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
+ejabberd_require
 plan 8
 
-ejabberd_usable || bail "ejabberd not installed (tests/deps.sh check)"
 ejabberd_start || bail "ejabberd did not start"
 BOT_PW=$(randpw)
 CAROL_PW=$(randpw)

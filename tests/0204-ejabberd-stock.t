@@ -11,9 +11,9 @@
 # default, English.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
+ejabberd_require
 plan 8
 
-ejabberd_usable || bail "ejabberd not installed (tests/deps.sh check)"
 EJ_STOCK=1
 ejabberd_setup
 

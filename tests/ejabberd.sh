@@ -11,9 +11,9 @@
 #
 # It sets C2S_PORT (STARTTLS offered, not required; plain TCP works),
 # DIRECT_PORT (XEP-0368 direct TLS), EJ_REQ_PORT (STARTTLS required) and
-# CA_FILE (the throwaway
-# certificate both present) as prosody_config does, so that lib.sh's
-# bot_start, alice and pipeline work unchanged.
+# CA_FILE (the throwaway certificate all three present) as
+# prosody_config does, so that lib.sh's bot_start, alice and pipeline
+# work unchanged.
 
 EDIR=$T/ejabberd
 ECONF=$EDIR/ejabberd.yml
@@ -199,8 +199,8 @@ ejabberd_config() {
 	return 0
 }
 
-# ejabberd_start: configure (once), start, wait until it listens and
-# answers ejabberdctl; EJ_PID
+# ejabberd_start: configure (once), start, wait until it listens (its
+# listeners open last, once its modules are up); EJ_PID
 ejabberd_start() {
 	[ -f "$ECONF" ] || ejabberd_config
 	spawn sh -c 'cd "$0" && HOME=$0 exec "$@"' "$EDIR" $as_ejabberd \
@@ -254,7 +254,12 @@ ejabberd_accounts() {
 	ectl import_piefxis "$_f" >/dev/null
 	_st=$?
 	rm -f "$_f"
-	return $_st
+	[ $_st -eq 0 ] || return 1
+	# (an import that fails on the file's content still exits 0)
+	ectl registered_users localhost >"$EDIR/users" || return 1
+	for _o in $_names; do
+		grep -qx "$_o" "$EDIR/users" || return 1
+	done
 }
 
 # ejabberd_setup: private ejabberd with accounts bot and alice, friends

@@ -3,20 +3,28 @@
 # SCRAM-SHA-256 (ejabberd offers it, and SHA-512 and the -PLUS variants
 # over TLS, which Prosody 0.12 does not), SCRAM-SHA-1 and PLAIN forced
 # with -m, STARTTLS and direct TLS (XEP-0368) with a throwaway
-# certificate, a listener that requires STARTTLS, a wrong password.
+# certificate, a listener that requires STARTTLS, a user name that SCRAM
+# escapes, a wrong password.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
 ejabberd_require
-plan 25
+plan 28
 
 command -v stunnel >/dev/null || bail "stunnel not installed"
 ejabberd_setup
 echo '"ping"' >"$T/ping"
 
-# botmech: the mechanism of the bot's last login, as ejabberd logged it
+# botmech N: the mechanism of the bot's login after the Nth, once
+# ejabberd has logged it (within 10 s)
 botmech() {
+	_n=100
+	while [ "$(grep -c "Accepted c2s .* for bot@localhost" \
+	    "$EDIR/log/ejabberd.log")" -le "$1" ] && [ $_n -gt 0 ]; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
 	grep "Accepted c2s .* authentication for bot@localhost" \
-	    "$EDIR/log/ejabberd.log" | tail -n 1 |
+	    "$EDIR/log/ejabberd.log" | sed -n "$(($1 + 1))p" |
 	    sed 's/.*Accepted c2s \([^ ]*\) .*/\1/'
 }
 
@@ -26,12 +34,14 @@ login() {
 	_d=$1 _w=$2
 	shift 2
 	: >"$T/bot.err"
+	_before=$(grep -c "Accepted c2s .* for bot@localhost" \
+	    "$EDIR/log/ejabberd.log")
 	bot_start -v -n 1 "$@" -p "$T/bot.pass"
 	alice --tls-ca "$CA_FILE" --send "$T/ping" --expect 1 \
 	    --timeout 30 >"$T/got"
 	is "$?:$(jfield body "$T/got")" '0:"ping"' "$_d: login and echo" ||
 	    diag "$(grep -v '^[<>] ' "$T/bot.err" | tail -n 8)"
-	is "$(botmech)" "$_w" "$_d: ejabberd saw the bot use $_w"
+	is "$(botmech "$_before")" "$_w" "$_d: ejabberd saw the bot use $_w"
 	check "$_d: no password in any argv" sh -c \
 	    '! grep -qaF -f "$1" /proc/[0-9]*/cmdline 2>/dev/null' sh \
 	    "$T/bot.pass"
@@ -58,6 +68,22 @@ login "-t direct" SCRAM-SHA-256 -t direct -C "$CA_FILE" \
     -s "127.0.0.1:$DIRECT_PORT"
 login "STARTTLS required" SCRAM-SHA-256 -t starttls -C "$CA_FILE" \
     -s "127.0.0.1:$EJ_REQ_PORT"
+
+# A user name with '=' and ',', which SCRAM escapes (RFC 5802 section
+# 5.1) and PLAIN does not: ejabberd must find the account either way.
+ODD_PW=$(randpw)
+ejabberd_accounts "o=d,d" "$ODD_PW" || bail "ejabberdctl import_piefxis failed"
+(umask 077 && printf '%s\n' "$ODD_PW" >"$T/odd.pass")
+for m in SCRAM-SHA-256 SCRAM-SHA-1 PLAIN; do
+	: >"$T/odd.err"
+	spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" -n 1 $plain -m $m \
+	    -p "$T/odd.pass" "o=d,d@localhost" 2>>"$T/odd.err" </dev/null
+	wait_file_grep "$T/odd.err" "xmpp-echo: online" 20
+	check "o=d,d@localhost: $m login" wait_file_grep \
+	    "$EDIR/log/ejabberd.log" \
+	    "Accepted c2s $m authentication for o=d,d@localhost" 10
+	stop "$spawned"
+done
 
 # -t plain to the listener that requires STARTTLS: ends at once, says
 # why, no retry loop.

@@ -65,9 +65,9 @@ st=$?
 # dnsmasq-base, not dnsmasq: the program alone, for tests/0021-dns.t's
 # private name server, without the system service that would take port 53.
 
-# Where a policy-rc.d was not honoured (systemd's deb-systemd-invoke
-# asks it too, but a system may lack both), a system Prosody or ejabberd
-# started anyway is stopped: only in the way of the tests.
+# Maintainer scripts start services through invoke-rc.d or
+# deb-systemd-invoke, which both obey the policy-rc.d; a system Prosody
+# or ejabberd started all the same would only be in the way: stopped.
 for s in prosody ejabberd; do
 	case $missing in
 	*$s*)
@@ -76,8 +76,10 @@ for s in prosody ejabberd; do
 		fi ;;
 	esac
 done
-# ejabberd's postinst asks `ejabberdctl status`, whose Erlang node starts
-# an epmd as the ejabberd user (a daemon, on port 4369), and leaves it.
+# ejabberd's postinst asks `ejabberdctl status` (and the init script's
+# stop asks ejabberdctl too), whose Erlang node starts an epmd as the
+# ejabberd user, a daemon on port 4369, and leaves it.  ejabberd was not
+# installed before, so no other epmd runs as that user.
 case $missing in
 *ejabberd*)
 	for p in $(pgrep -u ejabberd -x epmd); do kill "$p"; done ;;

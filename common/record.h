@@ -25,6 +25,7 @@
 #define KIND_OPEN	"stream:stream"		/* the stream header */
 #define KIND_CLOSE	"/stream:stream"	/* the stream's end */
 #define KIND_ERROR	"#error"		/* xmpp-parse gave up */
+#define PARSE_TRUNCATED	"stream truncated"	/* its message: input ended */
 #define KIND_SKIPPED	"#skipped"		/* a stanza too large, skipped */
 
 // buf.c: a growable byte buffer; on allocation failure it calls err(3).

@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 73
+plan 74
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -473,6 +473,10 @@ is "$(cat "$T/perr.rc")" 4 "#error record: exit 4"
 printf '%s\n' "$open" >"$T/in"
 run eof bot@localhost
 is "$(cat "$T/eof.rc")" 5 "EOF before the close: exit 5"
+printf '%s\n' "$open" "#error	@offset=77	-stream truncated" >"$T/in"
+run cut bot@localhost
+is "$(cat "$T/cut.rc"):$(cat "$T/cut.err")" "5:xmpp-echo: input ended before the stream was closed (cut at offset 77)" \
+    "xmpp-parse's truncated stream: a cut, exit 5, not a protocol error"
 
 # --- options
 is "$("$BOT" -V)" "xmpp-echo $VERSION" "-V"

@@ -383,6 +383,10 @@ dispatch(struct bot *b, const struct record *r)
 		t = xnode_text(r->root);
 		msg = safe_str(t);
 		free(t);
+		/* A cut connection, not a server at fault (xmpp-record(5)). */
+		if (strcmp(msg, PARSE_TRUNCATED) == 0)
+			fail(b, EX_EOF, "input ended before the stream was "
+			    "closed (cut at offset %s)", off != NULL ? off : "?");
 		fail(b, EX_PROTO, "xmpp-parse gave up at offset %s: %s",
 		    off != NULL ? off : "?", msg);
 	}

@@ -868,7 +868,7 @@ at_eof(struct parse *p, long long off)
 	if (p->state == S_END || off == 0)
 		return 0;
 	if (p->state == S_SKIP) {
-		fail(p, off, "stream truncated");
+		fail(p, off, "%s", PARSE_TRUNCATED);
 		return give_up(p, 3);
 	}
 	if (XML_Parse(p->xp, NULL, 0, 1) == XML_STATUS_ERROR &&
@@ -885,7 +885,7 @@ at_eof(struct parse *p, long long off)
 	}
 	if (p->state == S_ERROR)
 		return give_up(p, 2);
-	fail(p, off, "stream truncated");
+	fail(p, off, "%s", PARSE_TRUNCATED);
 	return give_up(p, 3);
 }
 

@@ -58,6 +58,10 @@
 #define SM_QUEUE_MAX	4096
 #define SM_QUEUE_BYTES	(2 * 1024 * 1024)	/* their bytes, at most */
 #define SM_ID_MAX	1024	/* bytes of a resumption id or location */
+/* -x: messages counted only once the handler has read them, at most
+ * this many at a time and for this long (sm.c). */
+#define SM_HELD_MAX	512
+#define SM_HOLD_MAX	10000	/* ms */
 
 /* Exit statuses, as in xmpp-echo(1). */
 enum {
@@ -116,6 +120,13 @@ struct sender {
  * The queue holds the last qlen stanzas sent, out - qlen + 1 to out,
  * for a resend after resumption.
  */
+/* A message given to the handler, not yet counted (see sm_hold()). */
+struct held {
+	uint32_t	 seq;		/* its number among those received */
+	uint64_t	 end;		/* the handler's stdin byte after it */
+	int64_t		 at;		/* ms, when queued */
+};
+
 struct sm {
 	int		 offered;	/* <sm/> in the features */
 	int		 on;		/* <enable/> sent: stanzas counted */
@@ -124,6 +135,13 @@ struct sm {
 	char		*id;		/* resumption id; NULL: none */
 	char		*location;	/* kept, never used: see -S */
 	uint32_t	 in;		/* h: stanzas handled from the server */
+	uint32_t	 rcvd;		/* stanzas received: in, and those held */
+	struct held	 held[SM_HELD_MAX];	/* a ring, oldest first */
+	size_t		 hhead, hlen;
+	uint64_t	 hold_next;	/* the stanza being handled is held */
+	int		 owed;		/* an <a/> said less than rcvd */
+	struct buf	*carry;		/* messages to send after a new bind */
+	size_t		 ncarry;
 	uint32_t	 out;		/* stanzas sent */
 	uint32_t	 acked;		/* of them, acknowledged by the server */
 	uint32_t	 asked;		/* out at our last <r/> */
@@ -151,6 +169,10 @@ struct handler {
 	int		 out;		/* the handler's stdout */
 	int		 ctl;		/* the supervisor: "up", "down" */
 	int		 up;		/* the handler runs */
+	int		 rd;		/* its stdin's read end: what is unread */
+	uint64_t	 written;	/* bytes written to its stdin */
+	uint64_t	 offered;	/* bytes queued for it, written or not */
+	int		 collecting;	/* stanzas kept for a resend, unsent */
 	struct buf	 q;		/* records not yet in its stdin */
 	size_t		 qoff;		/* the part of q already written */
 	struct buf	 lines;		/* its output not yet handled */
@@ -297,6 +319,8 @@ int	 handler_poll(struct bot *, struct pollfd *);
 void	 handler_io(struct bot *, const struct pollfd *);
 int64_t	 handler_deadline(const struct bot *);
 void	 handler_stop(struct bot *);
+void	 handler_collect(struct bot *);
+uint64_t	 handler_read_pos(const struct bot *);
 void	 handler_counters(const struct bot *, struct buf *);
 
 // check.c
@@ -311,6 +335,10 @@ void	 sm_enable(struct bot *);
 void	 sm_resume(struct bot *);
 void	 sm_record(struct bot *, const struct record *);
 void	 sm_count_in(struct bot *, const struct record *);
+void	 sm_hold(struct bot *, uint64_t);
+void	 sm_taken(struct bot *);
+int	 sm_resumable(const struct bot *);
+void	 sm_send_carried(struct bot *);
 void	 sm_sent(struct bot *, const struct buf *);
 void	 sm_tick(struct bot *);
 int	 sm_request_idle(struct bot *);

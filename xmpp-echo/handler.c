@@ -12,6 +12,8 @@
  */
 #define _GNU_SOURCE		/* memrchr(3) */
 
+#include <sys/ioctl.h>
+
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
@@ -89,6 +91,8 @@ handler_offer(struct bot *b, const struct xnode *m)
 	}
 	buf_add(&h->q, b->line, b->linelen);
 	buf_addc(&h->q, '\n');
+	h->offered += b->linelen + 1;
+	sm_hold(b, h->offered);
 	h->handed++;
 	return 1;
 }
@@ -110,6 +114,7 @@ write_queue(struct bot *b)
 			fail(b, EX_LOCAL, "handler's stdin: %s",
 			    w == 0 ? "closed" : strerror(errno));
 		h->qoff += (size_t)w;
+		h->written += (uint64_t)w;
 	}
 	if (h->qoff == 0 ||
 	    (h->qoff < h->q.len && h->qoff < h->q.len - h->qoff))
@@ -117,6 +122,21 @@ write_queue(struct bot *b)
 	memmove(h->q.p, h->q.p + h->qoff, h->q.len - h->qoff);
 	h->q.len -= h->qoff;
 	h->qoff = 0;
+}
+
+/*
+ * How far the handler has read its stdin: what was written less what
+ * the pipe still holds.  Should FIONREAD fail, all written is read.
+ */
+uint64_t
+handler_read_pos(const struct bot *b)
+{
+	int n;
+
+	if (ioctl(b->h.rd, FIONREAD, &n) == -1 || n < 0 ||
+	    (uint64_t)n > b->h.written)
+		return b->h.written;
+	return b->h.written - (uint64_t)n;
 }
 
 /* The supervisor says 'u' when a handler starts, 'd' when it ended. */
@@ -228,7 +248,10 @@ handle_line(struct bot *b, const char *line, size_t len)
 		if ((long long)x.len > b->maxstanza)
 			refuse(b, "%s: longer than %lld bytes as XML",
 			    r.kind, b->maxstanza);
-		else {
+		else if (b->h.collecting) {
+			sm_sent(b, &x);		/* for the next session */
+			b->h.sent++;
+		} else {
 			send_xml(b, &x, NULL);
 			remember_reply(b, &r);
 			b->h.sent++;
@@ -268,9 +291,10 @@ handle_lines(struct bot *b)
 	refill(h, b->burst, now_ms());
 	if (h->lines.len == 0)
 		return;
-	while (h->tokens >= 1.0 && queued(b) < OUT_MAX &&
+	while ((h->collecting || (h->tokens >= 1.0 && queued(b) < OUT_MAX)) &&
 	    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		h->tokens -= 1.0;
+		if (!h->collecting)
+			h->tokens -= 1.0;
 		handle_line(b, p, (size_t)(nl - p));
 		p = nl + 1;
 	}
@@ -406,6 +430,46 @@ handler_stop(struct bot *b)
 			return;
 	}
 	warnx("handler's supervisor did not end in %d s", STOP_WAIT / 1000);
+}
+
+/*
+ * The link is gone, and the next xmpp-echo can resume the session:
+ * the handler gets EOF now, and its answers to what it read (counted,
+ * see sm_taken()) are kept for the next session with the count, not
+ * written, until it has ended, STOP_WAIT ms at most.  They go past its
+ * bucket: they were the handler's to send in this session.
+ */
+void
+handler_collect(struct bot *b)
+{
+	struct handler *h = &b->h;
+	struct pollfd pfd = { .fd = h->out, .events = POLLIN };
+	int64_t by = now_ms() + STOP_WAIT, wait;
+	char chunk[65536];
+	ssize_t n;
+
+	if (h->in == -1 || write(h->ctl, "s", 1) != 1)
+		return;
+	close(h->in);
+	h->in = -1;
+	h->collecting = 1;
+	while ((wait = by - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)wait) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		if ((n = read(h->out, chunk, sizeof chunk)) == -1 &&
+		    (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;		/* the supervisor has ended */
+		take_output(b, chunk, (size_t)n);
+		handle_lines(b);
+	}
+	if (wait <= 0)
+		warnx("handler's supervisor did not end in %d s",
+		    STOP_WAIT / 1000);
+	sm_taken(b);
 }
 
 void

@@ -107,6 +107,7 @@ go_online(struct bot *b)
 	buf_free(&x);
 	b->state = S_ONLINE;
 	b->was_online = 1;
+	sm_send_carried(b);
 	if (b->notes)
 		warnx("online");
 }

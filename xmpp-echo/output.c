@@ -209,7 +209,8 @@ flush_out(struct bot *b)
 		/* Closing, the link may be gone: nothing to wait for. */
 		if (b->state == S_CLOSING)
 			leave(b, EX_OK);
-		err(EX_LOCAL, "write");
+		warn("write");
+		leave(b, EX_LOCAL);
 	}
 }
 
@@ -245,6 +246,9 @@ print_counters(const struct bot *b)
 void
 leave(struct bot *b, int status)
 {
+	/* The handler's answers to what was counted go with the count. */
+	if (b->h.cmd != NULL && b->state == S_ONLINE && sm_resumable(b))
+		handler_collect(b);
 	/* The state before the output: see sm_state_save(). */
 	sm_state_save(b);
 	(void)drain(b, exit_deadline(b));

@@ -4,6 +4,8 @@
  * Both counters start at zero (section 4): out, the stanzas sent, when
  * <enable/> is sent; in, the stanzas handled from the server, when its
  * <enabled/> comes, as the server's count starts when it sends it.
+ * A message given to a handler (-x) is counted only once the handler
+ * has read it (sm_hold()).
  * The server's <r/> gets <a h='in'/>; every SM_WINDOW stanzas sent we
  * ask for its count, and what it acknowledges leaves the queue.  An
  * <r/> not answered within timeout ms ends the run, as a ping does.
@@ -108,14 +110,78 @@ sm_sent(struct bot *b, const struct buf *x)
  * A stanza from the server handled (or dropped: handled all the same).
  * Counted from <enabled/> on: the server counts from there, and what
  * it sent before it read our <enable/> comes before that in the stream.
+ * h is a count, not a set: past a message held for the handler, in
+ * stays at the stanza before it, however many after it are done.
  */
 void
 sm_count_in(struct bot *b, const struct record *r)
 {
-	if (b->sm.enabled && is_stanza_record(r)) {
-		b->sm.in++;
-		b->sm.dirty = 1;
+	struct sm *s = &b->sm;
+	struct held *x;
+
+	if (!s->enabled || !is_stanza_record(r))
+		return;
+	s->rcvd++;
+	if (s->hold_next != 0) {
+		if (s->hlen == SM_HELD_MAX) {	/* the oldest counted */
+			s->hhead = (s->hhead + 1) % SM_HELD_MAX;
+			s->hlen--;
+		}
+		x = &s->held[(s->hhead + s->hlen++) % SM_HELD_MAX];
+		x->seq = s->rcvd;
+		x->end = s->hold_next;
+		x->at = now_ms();
+		s->hold_next = 0;
 	}
+	s->in = s->hlen > 0 ? s->held[s->hhead].seq - 1 : s->rcvd;
+	s->dirty = 1;
+}
+
+/*
+ * The stanza being handled, a message queued for the handler, is not
+ * counted before the handler has read its stdin up to end: a kill of
+ * xmpp-echo or a cut link before that, and the server sends it again
+ * to the next session (XEP-0198 section 4: h counts stanzas handled).
+ */
+void
+sm_hold(struct bot *b, uint64_t end)
+{
+	if (b->sm.enabled)
+		b->sm.hold_next = end;
+}
+
+/*
+ * What the handler has read, and what was held SM_HOLD_MAX ms, is
+ * counted: a handler that does not read must not hold the server's
+ * queue of our session (Prosody's ends it at 500) nor its acks forever.
+ */
+void
+sm_taken(struct bot *b)
+{
+	struct sm *s = &b->sm;
+	uint64_t pos;
+	int64_t now;
+	uint32_t was = s->in;
+
+	if (s->hlen == 0)
+		return;
+	pos = handler_read_pos(b);
+	now = now_ms();
+	while (s->hlen > 0 && (s->held[s->hhead].end <= pos ||
+	    now - s->held[s->hhead].at >= SM_HOLD_MAX)) {
+		s->hhead = (s->hhead + 1) % SM_HELD_MAX;
+		s->hlen--;
+	}
+	s->in = s->hlen > 0 ? s->held[s->hhead].seq - 1 : s->rcvd;
+	if (s->in != was)
+		s->dirty = 1;
+}
+
+/* A session the next xmpp-echo can resume. */
+int
+sm_resumable(const struct bot *b)
+{
+	return b->sm.enabled && b->sm.id != NULL && b->sm.fd != -1;
 }
 
 /* The session can no longer be resumed: its state goes. */
@@ -128,7 +194,10 @@ sm_forget(struct bot *b)
 	free(s->location);
 	s->id = s->location = NULL;
 	s->on = s->enabled = 0;
-	s->in = s->out = s->acked = s->asked = 0;
+	s->in = s->rcvd = s->out = s->acked = s->asked = 0;
+	s->hhead = s->hlen = 0;
+	s->hold_next = 0;
+	s->owed = 0;
 	s->r_sent = 0;
 	sm_queue_clear(s);
 	s->dirty = 1;
@@ -165,6 +234,8 @@ sm_resume(struct bot *b)
 	b->state = S_RESUME;
 }
 
+static void	 send_ack(struct bot *);
+
 static void
 send_ack_request(struct bot *b)
 {
@@ -182,6 +253,11 @@ sm_tick(struct bot *b)
 
 	if (s->enabled && s->out - s->asked >= SM_WINDOW)
 		send_ack_request(b);
+	sm_taken(b);
+	/* Section 4: an <a/> may come unasked; the server's queue of what
+	 * an earlier one did not count can go. */
+	if (s->owed && s->in == s->rcvd)
+		send_ack(b);
 	sm_state_save(b);
 }
 
@@ -200,7 +276,12 @@ sm_request_idle(struct bot *b)
 int64_t
 sm_deadline(const struct bot *b)
 {
-	return b->sm.r_sent != 0 ? b->sm.r_sent + b->timeout : INT64_MAX;
+	const struct sm *s = &b->sm;
+	int64_t t = s->r_sent != 0 ? s->r_sent + b->timeout : INT64_MAX;
+
+	if (s->hlen > 0 && s->held[s->hhead].at + SM_HOLD_MAX < t)
+		t = s->held[s->hhead].at + SM_HOLD_MAX;
+	return t;
 }
 
 void
@@ -334,6 +415,62 @@ on_resumed(struct bot *b, const struct xnode *n)
 	b->was_online = 1;
 }
 
+/* Our own XML: a message stanza. */
+static int
+is_message_xml(const struct buf *x)
+{
+	return x->len > 8 && memcmp(x->p, "<message", 8) == 0 &&
+	    strchr(" />", x->p[8]) != NULL;
+}
+
+/*
+ * Section 5: the server's h on <failed/> tells which of our stanzas
+ * it had; the messages among the rest were never delivered and go in
+ * the new session, after its presence.  Our iq answers and presence
+ * belong to the old one: they are not sent again.  Returns the
+ * stanzas not sent again.
+ */
+static uint32_t
+carry_unacked(struct bot *b, const struct xnode *n)
+{
+	struct sm *s = &b->sm;
+	struct buf *x;
+	uint32_t lost;
+
+	if (xnode_attr(n, "h") == NULL)
+		return s->out - s->acked;
+	acknowledged(b, n);
+	lost = s->out - s->acked - (uint32_t)s->qlen;
+	if ((s->carry = calloc(s->qlen + 1, sizeof *s->carry)) == NULL)
+		err(EX_LOCAL, "calloc");
+	while (s->qlen > 0) {
+		x = &s->q[s->qhead];
+		if (is_message_xml(x))
+			buf_add(&s->carry[s->ncarry++], x->p, x->len);
+		else
+			lost++;
+		queue_pop(s);
+	}
+	return lost;
+}
+
+/* After a new session's presence: what <failed h/> left us to send. */
+void
+sm_send_carried(struct bot *b)
+{
+	struct sm *s = &b->sm;
+	size_t i;
+
+	for (i = 0; i < s->ncarry; i++) {
+		send_xml(b, &s->carry[i], NULL);
+		buf_free(&s->carry[i]);
+		s->resent++;
+	}
+	free(s->carry);
+	s->carry = NULL;
+	s->ncarry = 0;
+}
+
 /*
  * Failed: after <resume/>, a new session as if there had been none;
  * after <enable/>, the session goes on unmanaged.
@@ -342,11 +479,13 @@ static void
 on_failed(struct bot *b, const struct xnode *n)
 {
 	char *cond = safe_str(condition(n, NS_STANZAS));
-	unsigned long lost = (unsigned long)(b->sm.out - b->sm.acked);
+	unsigned long lost;
 
 	if (b->state == S_RESUME) {
-		warnx("resumption failed (%s): a new session; %lu stanzas "
-		    "not acknowledged are lost", cond, lost);
+		lost = (unsigned long)carry_unacked(b, n);
+		warnx("resumption failed (%s): a new session; %zu messages "
+		    "not delivered to send again, %lu stanzas not "
+		    "acknowledged lost", cond, b->sm.ncarry, lost);
 		sm_forget(b);
 		free(cond);
 		free(b->full);
@@ -364,6 +503,8 @@ send_ack(struct bot *b)
 {
 	struct buf x = { 0 };
 
+	sm_taken(b);
+	b->sm.owed = b->sm.in != b->sm.rcvd;
 	buf_printf(&x, "<a xmlns='" NS_SM "' h='%lu'/>",
 	    (unsigned long)b->sm.in);
 	send_xml(b, &x, NULL);

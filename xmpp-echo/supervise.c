@@ -429,9 +429,10 @@ supervise_start(struct handler *h)
 		s.ctl = ctl[1];
 		become_supervisor(&s);
 	}
-	close(in[0]);
+	/* in[0] stays: FIONREAD tells what the handler has not read. */
 	close(out[1]);
 	close(ctl[1]);
+	h->rd = in[0];
 	h->in = in[1];
 	h->out = out[0];
 	h->ctl = ctl[0];

@@ -1,4 +1,5 @@
 /* sandbox-test.c - the seccomp filter allows stdio and kills the rest (TAP) */
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -58,6 +59,28 @@ do_fork(void)
 	_exit(0);
 }
 
+/* FIONREAD on a pipe: what xmpp-echo -x asks of its handler's stdin. */
+static int	 pipefd[2];	/* made before the sandbox, "abc" in it */
+
+static void
+count_pipe(void)
+{
+	int	 n = -1;
+
+	if (ioctl(pipefd[1], FIONREAD, &n) == -1 || n != 3)
+		_exit(1);
+	_exit(0);
+}
+
+static void
+other_ioctl(void)
+{
+	int	 n;
+
+	(void)ioctl(STDIN_FILENO, FIONBIO, &n);
+	_exit(0);
+}
+
 static int	 failed;
 
 static void
@@ -72,10 +95,10 @@ main(void)
 {
 	int	 st;
 
-	printf("1..3\n");
+	printf("1..5\n");
 	st = confined(stdio_work);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-		for (st = 1; st <= 3; st++)
+		for (st = 1; st <= 5; st++)
 			printf("ok %d # skip this build runs unconfined\n", st);
 		return 0;
 	}
@@ -87,5 +110,13 @@ main(void)
 	st = confined(do_fork);
 	expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, 3,
 	    "fork(2) kills with SIGSYS");
+	if (pipe(pipefd) == -1 || write(pipefd[1], "abc", 3) != 3)
+		err(1, "pipe");
+	st = confined(count_pipe);
+	expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, 4,
+	    "ioctl(2) FIONREAD is allowed");
+	st = confined(other_ioctl);
+	expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, 5,
+	    "ioctl(2) of another request kills with SIGSYS");
 	return failed;
 }

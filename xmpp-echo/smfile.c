@@ -298,6 +298,7 @@ state_load(struct bot *b, const struct slot *sl)
 		free(b->full);
 		b->full = NULL;
 	}
+	s->rcvd = s->in;	/* nothing is held across sessions */
 	s->dirty = 0;
 }
 

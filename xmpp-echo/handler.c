@@ -9,6 +9,11 @@
  * put anything but one well-formed stanza on the wire.  Neither way blocks: records wait
  * in a bounded queue, and the handler's lines are read only as fast as
  * its token bucket lets them go.
+ *
+ * With stream management a message is counted once the handler has
+ * read it (sm_hold(), handler_read_pos()), and when the link is lost
+ * what the handler still writes is kept for the next session
+ * (handler_collect()).
  */
 #define _GNU_SOURCE		/* memrchr(3) */
 

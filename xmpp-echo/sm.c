@@ -256,7 +256,7 @@ sm_tick(struct bot *b)
 	sm_taken(b);
 	/* Section 4: an <a/> may come unasked; the server's queue of what
 	 * an earlier one did not count can go. */
-	if (s->owed && s->in == s->rcvd)
+	if (s->owed && s->in == s->rcvd && b->state == S_ONLINE)
 		send_ack(b);
 	sm_state_save(b);
 }

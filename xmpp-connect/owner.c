@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE	/* ppoll, POLLRDHUP */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <err.h>
@@ -33,6 +34,13 @@
 /* From the first end: TERM to every stage left, then KILL. */
 #define END_TERM	(5 * 1000)
 #define END_KILL	(8 * 1000)
+/*
+ * A stop signal to us may have gone to the whole group, the writer
+ * included: its TERM waits a second, as a second TERM would cut short
+ * its wait for the server's close; and a second stop signal within a
+ * second is the same stop (a launcher passing on one we got too).
+ */
+#define STOP_GRACE	1000
 
 enum { READER, WRITER, CONNECTION };
 static const char *const who_name[] = { "reader", "writer", "connection" };
@@ -44,7 +52,7 @@ struct stage {
 };
 
 static struct stage	 stages[2] = { { NULL, -1, 0 }, { NULL, -1, 0 } };
-static volatile sig_atomic_t	 got_stop, got_usr1, got_chld;
+static volatile sig_atomic_t	 got_stop, got_stop2, got_usr1, got_chld;
 
 struct session {
 	struct relay	 r[4];	/* 0, 1: capture; 2, 3: tcp <-> stunnel */
@@ -60,6 +68,8 @@ struct session {
 	int		 abandon;	/* END_KILL passed: no more waiting */
 	int		 statusfd;
 	long long	 term_at, kill_at;	/* 0: not set */
+	long long	 bye_at;	/* the writer's TERM, after a stop */
+	long long	 stop_at;	/* the first stop signal */
 };
 
 static void	 owner_signals(void);
@@ -80,8 +90,10 @@ on_owner_signal(int sig)
 		got_chld = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (got_stop == 0)
+		got_stop = sig;
 	else
-		got_stop = got_stop == 0 ? sig : -sig;
+		got_stop2 = sig;
 }
 
 static void
@@ -132,10 +144,18 @@ stages_signal(int sig)
  * INT are its goodbye.
  */
 static void
-exec_stage(int which, int in, int out)
+exec_stage(int which, int in, int out, pid_t parent)
 {
 	char	**argv = stages[which].argv;
 	sigset_t	 none;
+
+	/*
+	 * A session without its owner must not live on: on a KILL to us
+	 * the stages go too (stunnel does, see tls.c), and in clear text
+	 * the connection with them.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(126);
 
 	/* (INT as we found it: ignored in the background, as in a shell) */
 	(void)signal(SIGHUP, SIG_IGN);
@@ -161,12 +181,12 @@ exec_stage(int which, int in, int out)
 static void
 start_stage(int which, int in, int out)
 {
-	pid_t	 pid;
+	pid_t	 pid, parent = getpid();
 
 	if ((pid = fork()) == -1)
 		err(EXIT_LOCAL, "fork");
 	if (pid == 0)
-		exec_stage(which, in, out);
+		exec_stage(which, in, out, parent);
 	stages[which].pid = pid;
 }
 
@@ -210,7 +230,9 @@ begin_end(struct session *s, int which)
 		s->first = which;
 	if (s->term_at != 0)
 		return;
-	if (which != WRITER && !link_gone(s) && stages[WRITER].pid > 0)
+	if (which == -1)
+		s->bye_at = mono_ms() + STOP_GRACE;
+	else if (which != WRITER && !link_gone(s) && stages[WRITER].pid > 0)
 		(void)kill(stages[WRITER].pid, SIGTERM);
 	s->term_at = mono_ms() + END_TERM;
 	s->kill_at = mono_ms() + END_KILL;
@@ -328,6 +350,11 @@ finished(const struct session *s)
 static void
 timers(struct session *s, long long now)
 {
+	if (s->bye_at != 0 && now >= s->bye_at) {
+		s->bye_at = 0;
+		if (!link_gone(s) && stages[WRITER].pid > 0)
+			(void)kill(stages[WRITER].pid, SIGTERM);
+	}
 	if (s->term_at != 0 && now >= s->term_at) {
 		s->term_at = -1;
 		stages_signal(SIGTERM);
@@ -350,6 +377,8 @@ next_timer(const struct session *s, struct timespec *ts, long long now)
 
 	if (s->term_at > 0)
 		at = s->term_at;
+	if (s->bye_at > 0 && (at == 0 || s->bye_at < at))
+		at = s->bye_at;
 	if (s->kill_at > 0 && (at == 0 || s->kill_at < at))
 		at = s->kill_at;
 	if (at == 0)
@@ -372,15 +401,19 @@ signals_now(struct session *s)
 	}
 	if (got_stop == 0)
 		return;
-	sig = got_stop;
-	if (sig < 0) {
-		/* A second one: the end, now. */
-		stages_kill();
-		say_status(s);
-		die_by(-sig);
-	}
-	if (s->term_at == 0)
+	if (s->stop_at == 0) {
+		s->stop_at = mono_ms();
 		begin_end(s, -1);
+	}
+	if ((sig = got_stop2) == 0)
+		return;
+	got_stop2 = 0;
+	if (mono_ms() - s->stop_at < STOP_GRACE)
+		return;
+	/* A second one: the end, now. */
+	stages_kill();
+	say_status(s);
+	die_by(sig);
 }
 
 /*

@@ -49,9 +49,10 @@ struct stage {
 	char		**argv;
 	pid_t		 pid;		/* -1 once reaped */
 	int		 status;	/* as the shell shows it */
+	int		 sent;		/* the signals we sent it, a mask */
 };
 
-static struct stage	 stages[2] = { { NULL, -1, 0 }, { NULL, -1, 0 } };
+static struct stage	 stages[2] = { { NULL, -1, 0, 0 }, { NULL, -1, 0, 0 } };
 static volatile sig_atomic_t	 got_stop, got_stop2, got_usr1, got_chld;
 
 struct session {
@@ -109,6 +110,15 @@ signal_to(int sig, void (*fn)(int))
 		err(EXIT_LOCAL, "sigaction");
 }
 
+static void
+signal_stage(int which, int sig)
+{
+	if (stages[which].pid <= 0)
+		return;
+	stages[which].sent |= 1 << sig;
+	(void)kill(stages[which].pid, sig);
+}
+
 /* KILL and reap every stage left; for every way out, atexit too. */
 static void
 stages_kill(void)
@@ -118,7 +128,7 @@ stages_kill(void)
 	for (i = READER; i <= WRITER; i++) {
 		if (stages[i].pid <= 0)
 			continue;
-		(void)kill(stages[i].pid, SIGKILL);
+		signal_stage(i, SIGKILL);
 		if (waitpid(stages[i].pid, &st, 0) == stages[i].pid)
 			stages[i].status = WIFSIGNALED(st) ?
 			    128 + WTERMSIG(st) : WEXITSTATUS(st);
@@ -132,8 +142,7 @@ stages_signal(int sig)
 	int	 i;
 
 	for (i = READER; i <= WRITER; i++)
-		if (stages[i].pid > 0)
-			(void)kill(stages[i].pid, sig);
+		signal_stage(i, sig);
 }
 
 /*
@@ -233,7 +242,7 @@ begin_end(struct session *s, int which)
 	if (which == -1)
 		s->bye_at = mono_ms() + STOP_GRACE;
 	else if (which != WRITER && !link_gone(s) && stages[WRITER].pid > 0)
-		(void)kill(stages[WRITER].pid, SIGTERM);
+		signal_stage(WRITER, SIGTERM);
 	s->term_at = mono_ms() + END_TERM;
 	s->kill_at = mono_ms() + END_KILL;
 }
@@ -257,7 +266,8 @@ writer_ended(struct session *s)
 /*
  * Ends reaped together are taken in the order one causes the next:
  * stunnel's end gives the reader end of file, whose end gives the
- * writer end of file.  A link the server closed ended first.
+ * writer end of file.  A link the server closed ended first (but see
+ * killed_first).
  */
 static void
 reap(struct session *s)
@@ -289,6 +299,27 @@ reap(struct session *s)
 		writer_ended(s);
 }
 
+/*
+ * A stage killed by a signal not ours (but SIGPIPE, a broken link's)
+ * ended of its own, before what its end caused: a writer that met end
+ * of file closes its stream, and the server's close may reach us
+ * before the dying reader's SIGCHLD does.
+ */
+static int
+killed_first(int first)
+{
+	int	 i, sig;
+
+	for (i = READER; i <= WRITER; i++) {
+		if (stages[i].status <= 128 || stages[i].status >= 128 + 32)
+			continue;
+		sig = stages[i].status - 128;
+		if (sig != SIGPIPE && !(stages[i].sent & 1 << sig))
+			return i;
+	}
+	return first;
+}
+
 /* "reader S writer S first WHO", once both stages have ended. */
 static void
 say_status(struct session *s)
@@ -296,6 +327,8 @@ say_status(struct session *s)
 	if (s->said)
 		return;
 	s->said = 1;
+	if (s->first == CONNECTION || s->first == -1)
+		s->first = killed_first(s->first);
 	if (s->statusfd >= 0 && dprintf(s->statusfd, "reader %d writer %d "
 	    "first %s\n", stages[READER].status, stages[WRITER].status,
 	    who_name[s->first >= 0 ? s->first : CONNECTION]) < 0)
@@ -353,7 +386,7 @@ timers(struct session *s, long long now)
 	if (s->bye_at != 0 && now >= s->bye_at) {
 		s->bye_at = 0;
 		if (!link_gone(s) && stages[WRITER].pid > 0)
-			(void)kill(stages[WRITER].pid, SIGTERM);
+			signal_stage(WRITER, SIGTERM);
 	}
 	if (s->term_at != 0 && now >= s->term_at) {
 		s->term_at = -1;
@@ -397,7 +430,7 @@ signals_now(struct session *s)
 	if (got_usr1) {
 		got_usr1 = 0;
 		if (stages[WRITER].pid > 0)
-			(void)kill(stages[WRITER].pid, SIGUSR1);
+			signal_stage(WRITER, SIGUSR1);
 	}
 	if (got_stop == 0)
 		return;

@@ -33,6 +33,7 @@ MAN5 = man/xmpp-record.5 man/xmpp-capture.5 man/echobot.conf.5
 MAN7 = man/echobot.7
 COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
+	xmpp-connect/owner.o \
 	xmpp-connect/capture.o
 PARSE_OBJ = xmpp-parse/xmpp-parse.o xmpp-parse/skip.o
 ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/auth.o xmpp-echo/check.o \

@@ -1,12 +1,12 @@
 #!/bin/sh
 # echobot.sh [options] JID [xmpp-echo options] - run the echo bot
 #
-# Wires one session as
-#	xmpp-connect <fifo | xmpp-parse | xmpp-echo JID >fifo
-# (every link a fifo in a private directory), learns which stage ends
-# first, takes the others down within seconds, and starts a new session
-# with exponential backoff, unless the session ended in a way that
-# retrying cannot fix.
+# Runs one session as
+#	xmpp-connect ... -- xmpp-parse -- xmpp-echo ... JID
+# (xmpp-connect owns it: it starts the two others on the connection,
+# learns which ends first and takes the others down, see its OWNER MODE),
+# and starts a new session with exponential backoff, unless the session
+# ended in a way that retrying cannot fix.
 
 usage() {
 	echo "usage: echobot.sh [-hlPvVX] [-C cafile] [-c conflicts] [-f file]" \
@@ -114,13 +114,6 @@ log_start() {
 	    7>&- 8<&- 9<&- &
 	logpid=$!
 	exec 6>&2 2>"$tmp/log"
-}
-
-# log_stage c|p|e: in a stage's subshell: the trace skips the reader
-log_stage() {
-	[ -n "$logpid" ] || return 0
-	[ "$1" = e ] && log_traced && exec 2>&6
-	exec 6>&-
 }
 
 # log_traced: xmpp-echo traces, by our -v or its own among the options
@@ -465,63 +458,27 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/echobot.XXXXXX") || exit 1
 chmod 700 "$tmp"
 log_start
 
-# Per session: each stage's pid and status (cpid cst, ppid pst, epid
-# est), the stage that ended first, the watchdog, whether stages were
-# started, whether the status fifo is open on fd 4; a signal came
-# (interrupted), SIGHUP asked for a new session (reconnect).
-cpid='' ppid='' epid='' cst='' pst='' est='' first='' wpid='' spid='' tpid=''
-running='' open4='' subs='' started='' interrupted='' reconnect=''
-stop_asked=''
-
-# run c|p|e IN OUT CMD [ARG ...]: CMD in the background, reading IN and
-# writing OUT, under a subshell that writes "X pid PID" and, when CMD
-# ends, "X end STATUS" to the status fifo.  The signals meant for us
-# are ignored by the subshells and xmpp-parse; xmpp-echo takes TERM and
-# INT as a stop and says goodbye; xmpp-connect keeps INT and HUP
-# ignored and on a TERM relays on for up to 5 seconds: on a TERM or INT
-# to the whole process group, xmpp-echo's goodbye still reaches the
-# server, and the others end by end of file.  xmpp-connect opens
-# its output first: the fifos then open in a chain, not a cycle.
-run() {
-	_x=$1 _i=$2 _o=$3
-	shift 3
-	(
-		log_stage "$_x"
-		trap '' HUP INT TERM USR1
-		if [ "$_x" = c ] && [ -n "$last" ] && [ -z "$verbose" ]; then
-			connect_quiet <"$tmp/connect.err.in" 3>&- &
-			_f=$!
-			"$@" >"$_o" <"$_i" 3>&- 2>"$tmp/connect.err.in" &
-		elif [ "$_x" = c ]; then
-			"$@" >"$_o" <"$_i" 3>&- &
-		elif [ "$_x" = p ] || [ -z "$havepw" ]; then
-			"$@" <"$_i" >"$_o" 3>&- &
-		else
-			"$@" <"$_i" >"$_o" 3>&- 6<<EOF &
-$password
-EOF
-		fi
-		echo "$_x pid $!" >&3
-		wait $! 2>/dev/null
-		echo "$_x end $?" >&3
-		# the launcher waits for this subshell before connect_said
-		[ -z "${_f-}" ] || wait "$_f"
-	) 3>"$tmp/status" 4<&- 5<&- 7>&- 8<&- &
-	subs="$subs $!"
-	eval "${_x}sub=\$!"
-	started="$started $_x"
-}
+# Per session: xmpp-connect's pid (cpid, while it runs) and each
+# stage's status (cst pst est), the stage that ended first (c, p or e),
+# whether the stages never ran (silenced), whether xmpp-connect has had
+# its TERM (stop_sent); a signal came (interrupted), SIGHUP asked for a
+# new session (reconnect).
+cpid='' cst='' pst='' est='' first='' silenced='' stop_sent='' spid=''
+interrupted='' reconnect='' stop_asked='' qpid=''
 
 # connect_quiet: after a session that failed, xmpp-connect's lines but
 # its milestones are kept in connect.err, said only if this session
 # ends another way (connect_said): a server down for hours is said once.
+# The stages share xmpp-connect's standard error: their lines go on live.
 connect_quiet() {
 	: >"$tmp/connect.err"
 	while IFS= read -r _l; do
 		case $_l in
 		"xmpp-connect: connected to "*|"xmpp-connect: TLS established "*)
 			printf '%s\n' "$_l" >&2 ;;
-		*)	printf '%s\n' "$_l" >>"$tmp/connect.err" ;;
+		"xmpp-connect: "*)
+			printf '%s\n' "$_l" >>"$tmp/connect.err" ;;
+		*)	printf '%s\n' "$_l" >&2 ;;
 		esac
 	done
 }
@@ -532,206 +489,111 @@ connect_said() {
 	rm -f "$tmp/connect.err"
 }
 
-# ticker: "t tick" on the status fifo every second, so that collect's
-# read returns: the shell runs a trap only between commands, and one for
-# a signal that came just before the read would wait for its end.
-ticker() {
-	setsid sh -c 'trap "" HUP INT TERM USR1
-	    while sleep 1; do echo "t tick" || exit 0; done' \
-	    >"$tmp/status" 4<&- 5<&- 7>&- 8<&- &
-	tpid=$!
+# session_cmd: the session's command, for eval: xmpp-connect
+# owns it, and runs xmpp-parse and xmpp-echo on the connection
+# (xmpp-connect(1), OWNER MODE).  xmpp-echo's trace (-v) skips the log
+# reader: its standard error is the real one, passed on fd 5.
+session_cmd() {
+	_c="\"\$xmpp_connect\" -N -s 3 -t \"\$mode\" -d \"\$domain\""
+	[ -n "$cafile" ] && _c="$_c -C \"\$cafile\""
+	[ -n "$capdir" ] && _c="$_c -w $(quote \
+	    "$capdir/capture-$(date -u +%Y%m%dT%H%M%S)-$$.xml")"
+	[ -n "$server" ] && _c="$_c \"\$server\""
+	_c="$_c -- \"\$xmpp_parse\""
+	[ -n "$nosandbox" ] && _c="$_c -X"
+	_c="$_c --"
+	[ -n "$logpid" ] && log_traced &&
+	    _c="$_c /bin/sh -c 'exec \"\$@\" 2>&5 5>&-' sh"
+	_c="$_c \"\$xmpp_echo\" -S \"\$tmp/sm\" $eargs"
+	printf '%s\n' "$_c"
 }
 
-# killgroup PID: KILL the session PID leads (made with setsid), or PID
-# alone if it has not reached setsid yet
-killgroup() {
-	kill -s KILL -- "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-# lost: a stage whose subshell died (a signal to the whole group before
-# it could ignore it) before it said its pid: known as gone, status
-# unknown
-lost() {
-	for _y in $started; do
-		eval "_p=\$${_y}pid _s=\$${_y}sub"
-		[ -z "$_p" ] || continue
-		if kill -0 "$_s" 2>/dev/null &&
-		    [ "$(cut -d ' ' -f 3 "/proc/$_s/stat" 2>/dev/null)" != Z ]
-		then
-			continue
-		fi
-		eval "${_y}pid=none ${_y}st=255"
-		first=${first:-$_y}
-	done
-}
-
-connect() {
-	set -- -N -t "$mode" -d "$domain"
-	[ -n "$cafile" ] && set -- "$@" -C "$cafile"
-	[ -n "$capdir" ] && set -- "$@" -w \
-	    "$capdir/capture-$(date -u +%Y%m%dT%H%M%S)-$$.xml"
-	[ -n "$server" ] && set -- "$@" "$server"
-	run c "$tmp/connect.in" "$tmp/parse.in" "$xmpp_connect" "$@"
-}
-
-parse() {
-	set --
-	[ -n "$nosandbox" ] && set -- -X
-	run p "$tmp/parse.in" "$tmp/echo.in" "$xmpp_parse" "$@"
-}
-
-echo_() {
-	eval "set -- $eargs"
-	# XEP-0198 resumption, see xmpp-echo(1)
-	run e "$tmp/echo.in" "$tmp/connect.in" "$xmpp_echo" -S "$tmp/sm" "$@"
-}
-
-# stopwatchdog: stop the teardown's timer, with KILL, as a TERM that
-# comes before the forked shell has reset its traps is lost; to the
-# process alone if it has not reached setsid yet.
-stopwatchdog() {
-	[ -n "$wpid" ] || return 0
-	killgroup "$wpid"
-	wpid=
-}
-
-# live: the pids of the stages still running, in $live
-live() {
-	live=
-	[ -z "$cst" ] && live="$live $cpid"
-	[ -z "$pst" ] && live="$live $ppid"
-	[ -z "$est" ] && live="$live $epid"
-}
-
-# hold: for the whole session we keep a reader on the outputs of
-# xmpp-echo (fd 5) and xmpp-parse (fd 8), and until the teardown a
-# writer on xmpp-parse's input (fd 7).  Should xmpp-connect fail to
-# connect, xmpp-echo then meets no broken pipe and xmpp-parse no end of
-# file, and teardown silences both before they say anything: one line
-# for a failed connection, xmpp-connect's.  What the server says after
-# xmpp-echo's goodbye is no broken pipe for xmpp-parse either.
-hold() {
-	exec 9<>"$tmp/connect.in" 5<"$tmp/connect.in" 9<&-
-	exec 9<>"$tmp/echo.in" 8<"$tmp/echo.in" 9<&-
-	exec 9<>"$tmp/parse.in" 7>"$tmp/parse.in" 9<&-
-}
-release() { exec 5<&- 7>&- 8<&-; }
-
-# teardown: once one stage has ended, or we are asked to stop or to
-# reconnect: a TERM to xmpp-echo, which says goodbye to the server if
-# it still can; the others end by end of file.  On a stop it waits a
-# second: a TERM to the whole group has reached xmpp-echo already, and
-# a second one would cut short its wait for the server's close.  When
-# xmpp-connect failed before the stream (could not connect, TLS, the
-# STARTTLS preamble), xmpp-parse and xmpp-echo have nothing to say and
-# no goodbye to give: they get a KILL.  Whatever runs 5 seconds later
-# gets a TERM, 3 more seconds and a KILL.  Waits until it knows every
-# pid.
-teardown() {
-	[ -n "$wpid" ] && return 0
-	for _y in $started; do
-		eval "[ -n \"\$${_y}pid\" ]" || return 0
-	done
-	_grace=0
-	case $first.$cst in
-	c.[24567]) _before=1 ;;
-	*) _before= ;;
-	esac
-	if [ -n "$_before" ]; then
-		silenced=pe
-		[ -z "$pst" ] && kill -KILL "$ppid" 2>/dev/null
-		[ -z "$est" ] && kill -KILL "$epid" 2>/dev/null
-	elif [ "$first" = c ]; then
-		# The link is gone: no goodbye to give, and a TERM would
-		# make xmpp-echo drop the stream management state the next
-		# session resumes.  End of file reaches it.
-		:
-	elif [ -n "$first" ] && [ -z "$est" ]; then
-		kill -TERM "$epid" 2>/dev/null
-	elif [ -z "$est" ]; then
-		_grace=1
+# start CMD: the session in the background, its pid in cpid; the -s
+# line on fd 3 to the status file, standard error as fd 4, the real one
+# on fd 5, the password (if we hold it) on fd 6, for xmpp-echo alone.
+start() {
+	_5=
+	[ -n "$logpid" ] && _5='5>&6'
+	if [ -n "$havepw" ]; then
+		eval "$1" '3>"$tmp/status" 2>&4 4>&-' "$_5" '6<<EOF &
+$password
+EOF'
+	else
+		eval "$1" '3>"$tmp/status" 2>&4 4>&-' "$_5" '6>&- &'
 	fi
-	exec 7>&-
-	live
-	setsid sh -c 'g=$1 e=$2; shift 2
-	    [ "$g" -gt 0 ] && sleep "$g" && kill -TERM "$e" 2>/dev/null
-	    sleep 5; kill -TERM "$@" 2>/dev/null; sleep 3
-	    kill -KILL "$@" 2>/dev/null' sh "$_grace" "$epid" $live \
-	    4<&- 5<&- 8<&- &
-	wpid=$!
+	cpid=$!
 }
 
-# pending: a stage started has not ended yet (a TERM may come between
-# two starts)
-pending() {
-	for _y in $started; do
-		eval "[ -n \"\$${_y}st\" ]" || return 0
-	done
-	return 1
+# session_term: TERM to xmpp-connect, once: xmpp-echo says goodbye,
+# xmpp-connect takes the session down (a second TERM would cut it)
+session_term() {
+	[ -n "$cpid" ] && [ -z "$stop_sent" ] || return 0
+	stop_sent=1
+	kill -TERM "$cpid" 2>/dev/null
 }
 
-# collect [stop]: read the status fifo until every stage has ended (or
-# every writer is gone); the first end starts the teardown, as do
-# "stop", a stop signal and SIGHUP.  A trapped signal interrupts the
-# read: then it is read again.  The traps only set flags, acted on here
-# (the ticker wakes us every second): a collect run from a trap would
-# lose the line the interrupted one had just read.
-collect() {
-	stopping=$1
-	[ -n "$first$stopping$stop_asked$reconnect" ] && teardown
-	while pending; do
-		if ! read -r _x _what _v <&4; then
-			[ -n "$interrupted" ] || break
-			interrupted=
-			[ -n "$first$stopping$stop_asked$reconnect" ] &&
-			    teardown
-			continue
+# session_wait: until xmpp-connect has ended, its status in cst; a
+# trap interrupts the wait, which is then waited for again (a shell
+# that forgot the status says 127: the one the trap interrupted).
+session_wait() {
+	_prev=''
+	while :; do
+		interrupted=''
+		wait "$cpid"
+		cst=$?
+		[ -n "$interrupted" ] || break
+		if [ "$cst" = 127 ] && [ -n "$_prev" ]; then
+			cst=$_prev
+			break
 		fi
-		case $_x.$_what in
-		c.pid) cpid=$_v ;;
-		p.pid) ppid=$_v ;;
-		e.pid) epid=$_v ;;
-		c.end) cst=$_v ;;
-		p.end) pst=$_v ;;
-		e.end) est=$_v ;;
-		t.tick) lost ;;
-		esac
-		[ "$_what" = end ] && first=${first:-$_x}
-		[ -n "$first$stopping$stop_asked$reconnect" ] && teardown
+		_prev=$cst
 	done
-	[ -n "$tpid" ] && killgroup "$tpid"
-	tpid=
-	exec 4<&-
-	release
-	running='' open4=''
-	stopwatchdog
-	wait $subs 2>/dev/null
-	subs=
-	# A status never reported (its subshell was killed): unknown.
-	cst=${cst:-255} pst=${pst:-255} est=${est:-255} first=${first:-e}
+	cpid=''
 }
 
-# session: run the pipeline once; sets cst, pst, est and first
+# session_status: the stages' statuses and the first to end, from
+# xmpp-connect's -s line; none from an xmpp-connect that exited: the
+# stages never ran (the connection failed), its own line says it all.
+session_status() {
+	if read -r _a pst _b est _c _w <"$tmp/status" 2>/dev/null &&
+	    [ "$_a.$_b.$_c" = reader.writer.first ]; then
+		case $_w in
+		reader) first=p ;;
+		writer) first=e ;;
+		*) first=c ;;
+		esac
+	else
+		# (killed, xmpp-connect could not say: their statuses unknown)
+		pst=255 est=255 first=c
+		[ "$cst" -gt 128 ] || silenced=pe
+	fi
+}
+
+# session: run one session; sets cst, pst, est and first
 session() {
-	cpid='' ppid='' epid='' cst='' pst='' est='' first='' started=''
-	silenced=''
-	rm -f "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
-	    "$tmp/status" "$tmp/connect.err.in"
-	mkfifo -m 600 "$tmp/connect.in" "$tmp/parse.in" "$tmp/echo.in" \
-	    "$tmp/status" "$tmp/connect.err.in" || die "mkfifo failed"
-	hold
-	running=1
-	ticker
-	connect
-	parse
-	echo_
-	exec 4<"$tmp/status"
-	open4=1
-	collect
+	cst='' pst='' est='' first='' silenced='' stop_sent='' qpid=''
+	_cmd=$(session_cmd)
+	: >"$tmp/status"
+	if [ -n "$last" ] && [ -z "$verbose" ]; then
+		rm -f "$tmp/connect.err.in"
+		mkfifo -m 600 "$tmp/connect.err.in" || die "mkfifo failed"
+		connect_quiet <"$tmp/connect.err.in" &
+		qpid=$!
+		exec 4>"$tmp/connect.err.in"
+	else
+		exec 4>&2
+	fi
+	start "$_cmd"
+	exec 4>&-
+	# a stop that came while it started
+	[ -z "$stop_asked$reconnect" ] || session_term
+	session_wait
+	# (what it kept is said by connect_said, after this)
+	[ -z "$qpid" ] || wait "$qpid"
+	session_status
 }
 
-# finish: stop the session, if any, as teardown does; remove the
+# finish: stop the session, if any, as a stop signal does; remove the
 # directory.
 finish() {
 	# Ignored, not reset: timeout(1) sends a TERM to us, then another
@@ -742,13 +604,11 @@ finish() {
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
 	fi
-	if [ -n "$running" ]; then
-		# (the subshells wait for a reader before they start a stage;
-		# opened read-write first, it cannot block without writers)
-		[ -n "$open4" ] || exec 9<>"$tmp/status" 4<"$tmp/status" 9<&-
-		lost
-		open4=1
-		collect stop
+	if [ -n "$cpid" ]; then
+		session_term
+		wait "$cpid"
+		cst=$? cpid=''
+		session_status
 		report
 	fi
 	rm -rf "$tmp"
@@ -764,15 +624,19 @@ stopped() {
 	finish
 	exit 0
 }
-on_stop() { stop_asked=1 interrupted=1; }
+on_stop() {
+	stop_asked=1 interrupted=1
+	session_term
+}
 trap on_stop INT TERM PIPE
 
-# SIGUSR1: xmpp-echo prints its counters; SIGHUP: a new session now,
-# the current one closed as on a stop, without waiting for a backoff.
+# SIGUSR1: xmpp-echo prints its counters (xmpp-connect passes it on);
+# SIGHUP: a new session now, the current one closed as on a stop,
+# without waiting for a backoff.
 on_usr1() {
 	interrupted=1
-	if [ -n "$epid" ] && [ -z "$est" ]; then
-		kill -USR1 "$epid" 2>/dev/null
+	if [ -n "$cpid" ]; then
+		kill -USR1 "$cpid" 2>/dev/null
 	else
 		say "SIGUSR1: no session up, session $attempt ended"
 	fi
@@ -780,6 +644,7 @@ on_usr1() {
 on_hup() {
 	interrupted=1 reconnect=1
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	session_term
 }
 trap on_usr1 USR1
 trap on_hup HUP
@@ -849,7 +714,7 @@ why() {
 # broken pipe and exit too, sometimes reported before the dying one;
 # what they say then (xmpp-parse's "truncated", xmpp-echo's "input
 # ended") ranks below any real cause, and a 1 (a failed write), SIGPIPE
-# or our own SIGTERM or SIGKILL (the watchdog's) from a stage that did
+# or our own SIGTERM or SIGKILL (xmpp-connect's) from a stage that did
 # not end first ranks last.
 rank() {
 	case $silenced in

@@ -8,6 +8,8 @@
 #ifndef EXTERN_H
 #define EXTERN_H
 
+#include <sys/types.h>
+#include <poll.h>
 #include <stddef.h>
 
 /* Exit statuses, as in the EXIT STATUS section of xmpp-connect(1). */
@@ -68,8 +70,26 @@ void	 relay_init(struct relay *, const char *, int, const char *, int,
 	    int);
 void	 relay_run(struct relay *, size_t, unsigned);
 void	 relay_free(struct relay *, size_t);
+void	 relay_pollfd(const struct relay *, struct pollfd *);
+void	 relay_ready(struct relay *, const struct pollfd *);
 void	 set_nonblock(int);
+void	 clear_nonblock(int);
+/* Ends as killed by the signal would, stunnel and its directory gone. */
+void	 die_by(int);
 extern int	 notes;
+
+// owner.c: owner mode, the two stages on the connection
+struct owner {
+	char	**reader, **writer;	/* argv, NULL-terminated */
+	int	 statusfd;	/* -s, or -1 */
+	int	 capture;	/* -w: relay through us */
+};
+/*
+ * Runs the stages on conn (link itself in clear text, else stunnel's
+ * clear side, with tcp[0], tcp[1] the relays stunnel <-> server) and
+ * returns the exit status once they and the connection have ended.
+ */
+int	 owner_run(const struct owner *, int link, int conn, struct relay *tcp);
 
 // xmpp-connect.c: -w, see CAPTURE FORMAT in xmpp-connect(1)
 #define CAP_FROM	"<"	/* from the server: what goes to stdout */
@@ -91,5 +111,19 @@ void	 starttls(int fd, const char *domain);
 int	 tls_run(int fd, const struct tlsopt *);
 /* Kills stunnel, removes its directory; async-signal-safe. */
 void	 tls_cleanup(void);
+/*
+ * Owner mode: stunnel started on fd and its handshake done, *clear its
+ * clear side, tcp[0] and tcp[1] the relays to and from the server.
+ */
+void	 tls_open(int fd, const struct tlsopt *, int *clear, struct relay *tcp);
+/* 1 if pid was stunnel's, its status kept for tls_end. */
+int	 tls_reaped(pid_t, int status);
+/* stunnel KILLed on purpose: its end says nothing of the server. */
+void	 tls_kill(void);
+/*
+ * After the session: exits as tls_run would on a failure, or on a loss
+ * if check_lost.
+ */
+void	 tls_end(struct relay *r, int check_lost);
 
 #endif

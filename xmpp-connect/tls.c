@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE	/* struct ucred, accept4 */
 #include <sys/types.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -68,6 +69,9 @@ struct preamble {
 static char	 tmpdir[PATH_MAX], confpath[PATH_MAX], sockpath[PATH_MAX],
 		 logpath[PATH_MAX], errpath[PATH_MAX];
 static pid_t	 child = -1;
+static int	 child_status;	/* owner mode: as reaped by owner.c */
+static int	 child_killed;	/* owner mode: KILLed by us at the end */
+static const struct tlsopt	*the_opt;
 
 /* The preamble goes out whole, or the connection is lost. */
 static void
@@ -692,4 +696,111 @@ tls_run(int fd, const struct tlsopt *opt)
 	close(u);
 	close(fd);
 	return EXIT_CLOSED;
+}
+
+/*
+ * Owner mode starts the stages once TLS is up: until stunnel logs
+ * "TLS connected" (inotify on its directory wakes us for each line),
+ * the handshake is relayed here; a failure ends us as in tls_run.
+ */
+static void
+handshake_wait(int clear, struct relay *tcp, const struct tlsopt *opt)
+{
+	struct pollfd	 pfd[4];
+	struct relay	*who[2];
+	char		 line[512], ev[4096];
+	size_t		 i, np;
+	int		 in, r, status;
+
+	if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1 ||
+	    inotify_add_watch(in, tmpdir, IN_MODIFY | IN_CLOSE_WRITE) == -1)
+		err(EXIT_LOCAL, "inotify %s", tmpdir);
+	while (!log_find("TLS connected", line, sizeof line)) {
+		for (i = np = 0; i < 2; i++) {
+			if (tcp[i].done)
+				continue;
+			relay_pollfd(&tcp[i], &pfd[np]);
+			who[np++] = &tcp[i];
+		}
+		pfd[np].fd = in;
+		pfd[np].events = POLLIN;
+		pfd[np + 1].fd = clear;
+		pfd[np + 1].events = POLLIN;
+		if ((r = poll(pfd, np + 2, STUNNEL_TIMEOUT)) == 0)
+			errx(EXIT_LOST, "TLS: no handshake in %d s",
+			    STUNNEL_TIMEOUT / 1000);
+		if (r == -1 && errno != EINTR)
+			err(EXIT_LOCAL, "poll");
+		if (r == -1)
+			continue;
+		for (i = 0; i < np; i++)
+			relay_ready(who[i], &pfd[i]);
+		while (read(in, ev, sizeof ev) > 0)
+			;
+		/* Nothing comes clear before we speak: stunnel has ended. */
+		if (pfd[np + 1].revents != 0 &&
+		    !log_find("TLS connected", line, sizeof line)) {
+			(void)waitpid(child, &status, 0);
+			child = -1;
+			(void)tls_failure(opt, status);
+		}
+	}
+	close(in);
+	if (notes) {
+		peer_name = opt->domain;
+		note_tls();
+	}
+}
+
+void
+tls_open(int fd, const struct tlsopt *opt, int *clear, struct relay *tcp)
+{
+	int	 l, u;
+
+	the_opt = opt;
+	make_tmpdir();
+	write_config(opt);
+	l = listen_unix();
+	*clear = spawn_stunnel();
+	u = accept_stunnel(l, *clear, opt);
+	set_nonblock(u);
+	set_nonblock(fd);
+	relay_init(&tcp[0], "stunnel", u, "server", fd, 1);
+	tcp[0].eofshut = 1;
+	relay_init(&tcp[1], "server", fd, "stunnel", u, 1);
+	tcp[1].eofshut = 1;
+	handshake_wait(*clear, tcp, opt);
+}
+
+int
+tls_reaped(pid_t pid, int status)
+{
+	if (pid != child || child <= 0)
+		return 0;
+	child = -1;
+	child_status = status;
+	return 1;
+}
+
+void
+tls_kill(void)
+{
+	if (child > 0)
+		child_killed = 1;
+	tls_cleanup();
+}
+
+/* r[2] and r[3] are the relays of tls_open. */
+void
+tls_end(struct relay *r, int check_lost)
+{
+	if (child_killed)
+		return;
+	if (child > 0) {
+		(void)waitpid(child, &child_status, 0);
+		child = -1;
+	}
+	(void)tls_failure(the_opt, child_status);
+	if (check_lost)
+		lost_check(r);
 }

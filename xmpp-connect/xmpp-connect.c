@@ -39,12 +39,16 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f, "usage: xmpp-connect [-hINV] [-C cafile] [-d domain] "
-	    "[-t mode] [-w file] [host[:port]]\n");
+	    "[-t mode] [-w file] [host[:port]]\n"
+	    "       xmpp-connect [-INV] [-C cafile] [-d domain] [-s fd] "
+	    "[-t mode] [-w file]\n"
+	    "                    [host[:port]] -- reader [arg ...] "
+	    "-- writer [arg ...]\n");
 	exit(status);
 }
 
 /* Ends as killed by sig would, stunnel and its directory gone first. */
-static void
+void
 die_by(int sig)
 {
 	sigset_t	 set;
@@ -344,6 +348,16 @@ connect_domain(const char *domain, enum mode *mode)
 }
 
 void
+clear_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		err(EXIT_LOCAL, "fcntl");
+}
+
+void
 relay_init(struct relay *r, const char *from, int in, const char *to,
     int out, int ours)
 {
@@ -394,6 +408,8 @@ relay_fail(struct relay *r, int which)
 	relay_eof(r);
 }
 
+static void	 relay_write(struct relay *);
+
 static void
 relay_read(struct relay *r)
 {
@@ -413,6 +429,9 @@ relay_read(struct relay *r)
 		}
 		r->off = 0;
 		r->len = n;
+		/* A socket of ours takes it at once, most often: no poll. */
+		if (r->ours)
+			relay_write(r);
 	}
 }
 
@@ -437,6 +456,34 @@ relay_write(struct relay *r)
 	r->len -= n;
 	if (r->len == 0 && r->eof)
 		relay_eof(r);
+}
+
+/* What r waits for: room to write what it holds, or input. */
+void
+relay_pollfd(const struct relay *r, struct pollfd *pfd)
+{
+	if (r->len > 0) {
+		pfd->fd = r->out;
+		pfd->events = POLLOUT;
+	} else {
+		pfd->fd = r->in;
+		pfd->events = POLLIN;
+	}
+	pfd->revents = 0;
+}
+
+/* Acts on what poll said of the pollfd relay_pollfd filled in. */
+void
+relay_ready(struct relay *r, const struct pollfd *pfd)
+{
+	if (pfd->revents == 0)
+		return;
+	if (pfd->events == POLLOUT)
+		relay_write(r);
+	else if (pfd->revents & POLLNVAL)
+		relay_eof(r);
+	else
+		relay_read(r);
 }
 
 static int
@@ -477,13 +524,7 @@ relay_run(struct relay *r, size_t n, unsigned need)
 		for (i = np = 0; i < n && np < 8; i++) {
 			if (r[i].done)
 				continue;
-			if (r[i].len > 0) {
-				pfd[np].fd = r[i].out;
-				pfd[np].events = POLLOUT;
-			} else {
-				pfd[np].fd = r[i].in;
-				pfd[np].events = POLLIN;
-			}
+			relay_pollfd(&r[i], &pfd[np]);
 			who[np++] = &r[i];
 		}
 		tsp = NULL;
@@ -501,16 +542,8 @@ relay_run(struct relay *r, size_t n, unsigned need)
 				continue;
 			err(EXIT_LOCAL, "poll");
 		}
-		for (i = 0; i < np; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			if (pfd[i].events == POLLOUT)
-				relay_write(who[i]);
-			else if (pfd[i].revents & POLLNVAL)
-				relay_eof(who[i]);
-			else
-				relay_read(who[i]);
-		}
+		for (i = 0; i < np; i++)
+			relay_ready(who[i], &pfd[i]);
 	}
 	relaying = 0;
 	if (sigprocmask(SIG_SETMASK, &orig, NULL) == -1)
@@ -536,21 +569,98 @@ plain_run(int s)
 	return EXIT_CLOSED;
 }
 
+/* -s fd: open, and none of the stages' business. */
+static int
+status_fd(const char *arg)
+{
+	const char	*errstr;
+	int		 fd;
+
+	fd = strtonum(arg, 1, INT_MAX, &errstr);
+	if (errstr != NULL || fd == 2)
+		errx(EXIT_LOCAL, "-s %s: want a descriptor, 1 or from 3",
+		    arg);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		err(EXIT_LOCAL, "-s %d", fd);
+	return fd;
+}
+
+/*
+ * The operands after the options: [host[:port]] [-- reader ... --
+ * writer ...].  getopt has eaten the first "--" when no host came
+ * before it (eaten: argv[-1], the word before the operands, is "--"
+ * and was no option's argument).
+ */
+static void
+parse_operands(int argc, char *argv[], int eaten, char **hostport,
+    struct owner *o)
+{
+	int	 i;
+
+	*hostport = NULL;
+	if (!eaten && argc > 0 && strcmp(argv[0], "--") != 0) {
+		*hostport = argv[0];
+		argc--;
+		argv++;
+	}
+	if (!eaten) {
+		if (argc == 0)
+			return;
+		if (strcmp(argv[0], "--") != 0)
+			usage(stderr, EXIT_LOCAL);
+		argc--;
+		argv++;
+	} else if (argc == 0)
+		usage(stderr, EXIT_LOCAL);
+	/* The reader's words up to the next "--", the writer's the rest. */
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		;
+	if (i == 0 || i >= argc - 1) {
+		warnx("want -- reader [arg ...] -- writer [arg ...]");
+		usage(stderr, EXIT_LOCAL);
+	}
+	argv[i] = NULL;
+	o->reader = argv;
+	o->writer = argv + i + 1;
+}
+
+/* Clear text: the socket itself is the stages', or the -w relay's. */
+static int
+owner_plain(const struct owner *o, int s)
+{
+	return owner_run(o, s, s, NULL);
+}
+
+static int
+owner_tls(const struct owner *o, int s, const struct tlsopt *opt)
+{
+	struct relay	 tcp[2];
+	int		 clear;
+
+	tls_open(s, opt, &clear, tcp);
+	return owner_run(o, s, clear, tcp);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct tlsopt	 opt;
+	struct owner	 own;
 	enum mode	 mode = MODE_STARTTLS;
 	const char	*domain = NULL, *port = XMPP_PORT, *capfile = NULL;
-	char		*host = NULL;
-	int		 ch, s;
+	char		*host = NULL, *hostport, *lastarg = NULL;
+	int		 ch, s, eaten;
 
 	memset(&opt, 0, sizeof opt);
+	memset(&own, 0, sizeof own);
+	own.statusfd = -1;
 	sanitize_fds();
 	catch_signal(SIGTERM);
 	catch_signal(SIGINT);
 	catch_signal(SIGHUP);
-	while ((ch = getopt(argc, argv, "C:d:hINt:Vw:")) != -1) {
+	/* '+': options first, the stages' own options are theirs. */
+	while ((ch = getopt(argc, argv, "+C:d:hINs:t:Vw:")) != -1) {
+		lastarg = optarg;
 		switch (ch) {
 		case 'C':
 			opt.cafile = optarg;
@@ -567,6 +677,9 @@ main(int argc, char *argv[])
 		case 'N':
 			notes = 1;
 			break;
+		case 's':
+			own.statusfd = status_fd(optarg);
+			break;
 		case 't':
 			mode = parse_mode(optarg);
 			break;
@@ -580,12 +693,17 @@ main(int argc, char *argv[])
 			usage(stderr, EXIT_LOCAL);
 		}
 	}
+	eaten = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+	    argv[optind - 1] != lastarg;
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
+	parse_operands(argc, argv, eaten, &hostport, &own);
+	if (own.statusfd != -1 && own.reader == NULL) {
+		warnx("-s: only with a reader and a writer");
 		usage(stderr, EXIT_LOCAL);
-	if (argc == 1)
-		parse_hostport(argv[0], &host, &port);
+	}
+	if (hostport != NULL)
+		parse_hostport(hostport, &host, &port);
 	if (domain == NULL && host == NULL) {
 		warnx("a host or -d domain is needed");
 		usage(stderr, EXIT_LOCAL);
@@ -594,6 +712,7 @@ main(int argc, char *argv[])
 	check_tlsopt(&opt);
 	if (capfile != NULL)
 		capture_open(capfile);
+	own.capture = capfile != NULL;
 
 	/* A vanished reader shows up as EPIPE, handled where it happens. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -608,14 +727,13 @@ main(int argc, char *argv[])
 	if (tried[0] != '\0')
 		warnx("passed over: %s", tried);
 
-	switch (mode) {
-	case MODE_PLAIN:
-		return plain_run(s);
-	case MODE_STARTTLS:
+	if (mode == MODE_STARTTLS)
 		starttls(s, opt.domain);
-		/* FALLTHROUGH */
-	case MODE_DIRECT:
-		return tls_run(s, &opt);
-	}
-	return EXIT_LOCAL;
+	if (own.reader != NULL && mode == MODE_PLAIN)
+		return owner_plain(&own, s);
+	if (own.reader != NULL)
+		return owner_tls(&own, s, &opt);
+	if (mode == MODE_PLAIN)
+		return plain_run(s);
+	return tls_run(s, &opt);
 }

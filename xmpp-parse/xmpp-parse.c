@@ -13,6 +13,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1043,6 +1044,18 @@ unwrap_eof(struct parse *p, struct capin *c, long long *off,
 		capture_peek(p, c, off);
 }
 
+/* Waits until fd has input (or its end); 0, or -1 with errno. */
+static int
+wait_readable(int fd)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+
+	while (poll(&pfd, 1, -1) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
 /* Every input goes through unwrap(): a capture is known by its first
  * line, anything else is the stream itself. */
 static int
@@ -1057,6 +1070,13 @@ run(struct parse *p, int fd, const char *name)
 	for (;;) {
 		if ((n = read(fd, buf, sizeof(buf))) == -1) {
 			if (errno == EINTR)
+				continue;
+			/*
+			 * Under xmpp-connect's owner mode our stdin is the
+			 * socket the writer writes to, one file description:
+			 * xmpp-echo makes it non-blocking for itself.
+			 */
+			if (errno == EAGAIN && wait_readable(fd) == 0)
 				continue;
 			flush(p);
 			err(1, "%s", name);

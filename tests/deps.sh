@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [demo | check | ci] - install the Debian packages a job needs
+# deps.sh [demo | check | ci | bench] - install the Debian packages a job needs
 #
 # The one install path for `make demo`, `make check` and .ci/run: only
 # what is missing is installed, nothing is upgraded, so every job builds
@@ -20,7 +20,8 @@ check)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
 ci)	pkgs="$pkgs mandoc valgrind perl util-linux bsdextrautils
 	ca-certificates iproute2 dnsmasq-base systemd man-db clang
 	libclang-rt-14-dev afl++ ejabberd" ;;
-*)	echo "usage: deps.sh [demo | check | ci]" >&2; exit 2 ;;
+bench)	pkgs="$pkgs libstrophe-dev linux-perf" ;;	# bench/: the C baseline, perf
+*)	echo "usage: deps.sh [demo | check | ci | bench]" >&2; exit 2 ;;
 esac
 
 command -v dpkg-query >/dev/null || {

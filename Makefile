@@ -104,7 +104,9 @@ fuzz:
 	sh tests/fuzz/run.sh $(FUZZTIME)
 
 # Benchmarks against libstrophe and slixmpp; results in bench/RESULTS.md.
+# BENCH_MODES, BENCH_REPS and the rest: bench/README.md.
 bench: all
+	sh tests/deps.sh bench
 	sh bench/run.sh
 
 install: all

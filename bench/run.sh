@@ -3,9 +3,11 @@
 #
 # make bench runs it; the tables go to stdout and bench/RESULTS.md.
 # Knobs (environment): BENCH_REPS runs of each figure (5), BENCH_MB size
-# of the parser stream (150), BENCH_N messages per echo run (20000),
-# BENCH_WINDOW messages in flight (50), BENCH_BODY body bytes (100),
-# BENCH_MODES (plain tls), BENCH_NAGLE=1 keeps Prosody's default Nagle,
+# of the parser stream (150, 0 skips it), BENCH_N messages per echo run
+# (20000), BENCH_WINDOW messages in flight (50), BENCH_N1 messages of the
+# latency run at one in flight (3000), BENCH_BODY body bytes (100),
+# BENCH_MODES (plain direct starttls), BENCH_SLIXMPP the modes the slixmpp
+# bot runs in (plain), BENCH_NAGLE=1 keeps Prosody's default Nagle,
 # BENCH_PROFILE=0 skips perf.  Timings are never asserted.
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,9 @@ MB=${BENCH_MB:-150}
 N=${BENCH_N:-20000}
 WINDOW=${BENCH_WINDOW:-50}
 BODY=${BENCH_BODY:-100}
-MODES=${BENCH_MODES:-plain tls}
+N1=${BENCH_N1:-3000}
+MODES=$(echo "${BENCH_MODES:-plain direct starttls}" | sed 's/\<tls\>/starttls/g')
+SLIXMPP_MODES=${BENCH_SLIXMPP:-plain}
 PROFILE_N=$((N * 2))
 DATA=$T/data
 CC=${CC:-cc}
@@ -55,8 +59,19 @@ meta() {
 		echo "versions: prosody $(ver prosody), stunnel4 $(ver stunnel4)," \
 		    "expat $(ver libexpat1), libstrophe $(ver libstrophe0)," \
 		    "slixmpp $(ver python3-slixmpp), gcc $(gcc -dumpfullversion)"
-		echo "load: $N messages of $BODY-byte bodies, $WINDOW in flight;" \
-		    "$REPS runs of everything"
+		echo "load: $N messages of $BODY-byte bodies, $WINDOW in flight," \
+		    "then $N1 with 1 in flight (latency); $REPS runs of everything;" \
+		    "modes: $MODES"
+		if cg_new 0; then
+			echo "CPU: cgroup v1 cpuacct.usage (ns) of a cgroup" \
+			    "per bot run, exited processes included;" \
+			    "per process: schedstat of every thread"
+			cg_remove
+		else
+			echo "CPU: schedstat of every thread of every live" \
+			    "process of the bot (no cpuacct cgroup here:" \
+			    "processes that exit during the load are missed)"
+		fi
 		if [ "${BENCH_NAGLE:-0}" = 1 ]; then
 			_n="Nagle on (Prosody's default)"
 		else
@@ -76,6 +91,7 @@ meta() {
 
 # Figure 1: the same bytes through expat alone and through xmpp-parse.
 bench_parse() {
+	[ "$MB" -gt 0 ] || return 0
 	say "generating a $MB MB stream"
 	/usr/bin/python3 "$B/gen-stream.py" "$MB" >"$T/stream.xml" || return 1
 	_bytes=$(wc -c <"$T/stream.xml")
@@ -102,7 +118,8 @@ bench_parse() {
 # A private Prosody from tests/lib.sh, changed for measuring: warnings
 # only (its debug log would cost more than the routing), Nagle off unless
 # BENCH_NAGLE=1, and with TLS offered but not required, so that the
-# loader stays in clear text while the bots use STARTTLS.
+# loader stays in clear text while the bots use STARTTLS or direct TLS
+# (tests/lib.sh's c2s_direct_tls_ports, XEP-0368).
 bench_prosody() {
 	rm -rf "$PDIR"
 	PROSODY_TLS=$1
@@ -125,28 +142,76 @@ network_settings = { nagle = false }
 	mkdir -p "$T/tmp"
 }
 
-# bot_cmd BOT MODE: set "$@" to the bot's command line
+# bot_cmd BOT MODE: set BOT to the bot's command line; MODE is plain,
+# starttls or direct (to Prosody's direct TLS port)
 bot_cmd() {
-	_m=plain _c=
-	if [ "$2" = tls ]; then
-		_m=starttls _c="-C $CA_FILE"
-	fi
-	_a="$_c 127.0.0.1 $C2S_PORT bot@localhost $T/bot.pass"
+	_c= _port=$C2S_PORT
+	[ "$2" = plain ] || _c="-C $CA_FILE"
+	[ "$2" = direct ] && _port=$DIRECT_PORT
+	_a="$_c 127.0.0.1 $_port bot@localhost $T/bot.pass"
 	case $1 in
 	echobot)
-		if [ "$2" = tls ]; then
-			set -- "$TOP/echobot.sh" -t starttls $_c
-		else
+		if [ "$2" = plain ]; then
 			set -- "$TOP/echobot.sh" -t plain -P
+		else
+			set -- "$TOP/echobot.sh" -t "$2" $_c
 		fi
 		# xmpp-echo's flood control opened wide: its defaults (a
 		# burst of 100, 60 a minute) would drop the load
-		BOT="$* -s 127.0.0.1:$C2S_PORT -p $T/bot.pass bot@localhost"
+		BOT="$* -s 127.0.0.1:$_port -p $T/bot.pass bot@localhost"
 		BOT="$BOT -b 1000000 -R 6000000" ;;
 	strophe)
-		BOT="$B/strophe-echo -t $_m $_a" ;;
+		BOT="$B/strophe-echo -t $2 $_a" ;;
 	slixmpp)
-		BOT="/usr/bin/python3 $B/slixmpp-echo.py -t $_m $_a" ;;
+		BOT="/usr/bin/python3 $B/slixmpp-echo.py -t $2 $_a" ;;
+	esac
+}
+
+# A cpuacct cgroup (v1) per bot run: its usage counts, in ns, every
+# process the bot ever ran, those that exited (the launcher's ticker
+# sleeps, a stunnel thread) included.  Needs root and the v1 hierarchy;
+# without it the sampled processes alone are counted.
+CGROOT=/sys/fs/cgroup/cpuacct
+CG=
+cg_new() {
+	CG=$CGROOT/echobot-bench.$$.$1
+	if mkdir "$CG" 2>/dev/null && [ -w "$CG/cgroup.procs" ]; then
+		return 0
+	fi
+	rmdir "$CG" 2>/dev/null
+	CG=
+	return 1
+}
+cg_usage() { [ -n "$CG" ] && cat "$CG/cpuacct.usage" 2>/dev/null || echo 0; }
+# cg_remove: the cgroup empties as its last process is reaped
+cg_remove() {
+	[ -n "$CG" ] || return 0
+	_n=50
+	until rmdir "$CG" 2>/dev/null; do
+		[ $_n -le 0 ] && { say "$CG stays: a process is left in it"; break; }
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	CG=
+}
+trap '_st=$?; cg_remove; (exit $_st); cleanup' EXIT
+
+# spawn_bot ERRFILE: spawn BOT (in the run's cgroup if any)
+spawn_bot() {
+	spawn env TMPDIR="$T/tmp" CG="$CG" sh -c \
+	    '[ -z "$CG" ] || echo $$ >"$CG/cgroup.procs" || exit 1; exec "$@"' \
+	    sh $BOT 2>>"$1" </dev/null
+}
+
+# tls_checked BOT MODE SAMPLE: in a TLS mode, the bot is known to use TLS:
+# ours has a stunnel (xmpp-connect refuses clear text in those modes),
+# libstrophe's said "secured", slixmpp forces it
+tls_checked() {
+	[ "$2" = plain ] && return 0
+	case $1 in
+	echobot) echo "$3" | grep -q ',stunnel' ;;
+	strophe) grep -q 'secured' "$T/bot-strophe.err" ;;
+	*) return 0 ;;
 	esac
 }
 
@@ -158,46 +223,82 @@ others() {
 	ps -e -o comm= | grep -c -E '^(prove|memcheck|callgrind|cc1|afl-|clang|.*fuzz)'
 }
 
-# echo_run BOT MODE REP: one load run; appends a DATA line
+# loader OUT N WINDOW TARGET: spawn xmpp-load; its pid in spawned
+loader() {
+	: >"$1"
+	spawn env LOAD_PASSWORD="$LOAD_PW" "$B/xmpp-load" -n "$2" \
+	    -w "$3" -b "$BODY" -t "$4" 127.0.0.1 "$C2S_PORT" load \
+	    localhost >"$1" 2>>"$T/load.err"
+}
+
+# latency_run TARGET: N1 messages, one in flight, to the bot already
+# online (or to the loader itself); sets _lat to "lat1_p50=.. lat1_p99=.."
+latency_run() {
+	_lat=
+	loader "$T/lat.out" "$N1" 1 "$1"
+	_qpid=$spawned
+	if [ "$1" != self ]; then
+		wait_file_grep "$T/lat.out" '^online' 30 ||
+		    { say "latency loader: no bot"; stop "$_qpid"; return 1; }
+		kill -USR1 "$_qpid"
+	fi
+	if ! ended "$_qpid" 120 >/dev/null; then
+		say "latency run failed"; stop "$_qpid"; return 1
+	fi
+	_lat=$(sed -n 's/.* p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) .*/lat1_p50=\1 lat1_p99=\2/p' \
+	    "$T/lat.out")
+}
+
+# echo_run BOT MODE REP: one load run, then one latency run; appends a
+# DATA line
 echo_run() {
 	_out=$T/load.out
-	: >"$_out"
 	_target=bot@localhost
 	[ "$1" = self ] && _target=self
-	spawn env LOAD_PASSWORD="$LOAD_PW" "$B/xmpp-load" -n "$N" \
-	    -w "$WINDOW" -b "$BODY" -t "$_target" 127.0.0.1 "$C2S_PORT" load \
-	    localhost >"$_out" 2>>"$T/load.err"
-	_lpid=$spawned
 	_line="fig=echo bot=$1 mode=$2 rep=$3 server_pid=$PROSODY_PID"
 	_line="$_line others=$(others) loadavg=$(cut -d ' ' -f 1 /proc/loadavg)"
+	loader "$_out" "$N" "$WINDOW" "$_target"
+	_lpid=$spawned
 	if [ "$1" = self ]; then
 		_s0=$(sample 0 "$PROSODY_PID")
 		if ! ended "$_lpid" 300 >/dev/null; then
 			say "self run $3: loader failed"; stop "$_lpid"; return 1
 		fi
 		_s1=$(sample 0 "$PROSODY_PID")
+		latency_run self
+		_line="$_line $_lat"
 	else
 		wait_file_grep "$_out" '^ready' 20 ||
 		    { say "loader not ready"; stop "$_lpid"; return 1; }
 		bot_cmd "$1" "$2"
+		: >"$T/bot-$1.err"
+		cg_new "$2.$3.$1"
 		_launch=$(date +%s.%N)
-		spawn env TMPDIR="$T/tmp" $BOT 2>>"$T/bot-$1.err" </dev/null
+		spawn_bot "$T/bot-$1.err"
 		_bpid=$spawned
 		if ! wait_file_grep "$_out" '^online' 60; then
 			say "$1 ($2) never came online:"
 			tail -n 5 "$T/bot-$1.err" "$T/load.err" >&2
-			stop "$_bpid"; stop "$_lpid"; return 1
+			stop "$_bpid"; stop "$_lpid"; cg_remove; return 1
 		fi
 		sleep 0.5	# let a login settle before the idle sample
+		_c0=$(cg_usage)
 		_s0=$(sample "$_bpid" "$PROSODY_PID")
 		kill -USR1 "$_lpid"
 		if ! ended "$_lpid" 300 >/dev/null; then
 			say "$1 ($2) run $3: load failed or lost messages"
 			tail -n 5 "$T/load.err" >&2
 		fi
+		_c1=$(cg_usage)
 		_s1=$(sample "$_bpid" "$PROSODY_PID")
+		_tls=yes
+		tls_checked "$1" "$2" "$_s1" || _tls=NO
+		[ "$_tls" = yes ] || say "$1 ($2) run $3: TLS not in use"
+		latency_run bot@localhost
 		stop "$_bpid"
+		cg_remove
 		_line="$_line launch=$_launch $(sed -n 's/^online /online=/p' "$_out")"
+		_line="$_line cg0=$_c0 cg1=$_c1 tls=$_tls $_lat"
 	fi
 	_res=$(grep '^sent=' "$_out")
 	[ -n "$_res" ] || { say "no result from the loader"; return 1; }
@@ -207,13 +308,19 @@ echo_run() {
 
 bench_echo() {
 	for _mode in $MODES; do
-		_tls=0
-		[ "$_mode" = tls ] && _tls=1
+		_tls=1
+		[ "$_mode" = plain ] && _tls=0
 		bench_prosody $_tls || { say "prosody failed"; return 1; }
 		_i=0
 		while [ $_i -lt "$REPS" ]; do
 			_i=$((_i + 1))
 			for _bot in $BOTS; do
+				if [ "$_bot" = slixmpp ]; then
+					case " $SLIXMPP_MODES " in
+					*" $_mode "*) ;;
+					*) continue ;;
+					esac
+				fi
 				echo_run $_bot "$_mode" $_i
 			done
 		done
@@ -291,7 +398,7 @@ prof_bot() {
 	_lpid=$spawned
 	wait_file_grep "$T/load.out" '^ready' 20 || return 1
 	bot_cmd "$1" plain
-	spawn env TMPDIR="$T/tmp" $BOT 2>>"$T/bot-prof.err" </dev/null
+	spawn_bot "$T/bot-prof.err"
 	_bpid=$spawned
 	wait_file_grep "$T/load.out" '^online' 60 || return 1
 	sleep 0.5

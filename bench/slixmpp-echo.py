@@ -1,4 +1,4 @@
-# slixmpp-echo.py -t plain|starttls [-C cafile] host port jid passfile
+# slixmpp-echo.py -t plain|starttls|direct [-C cafile] host port jid passfile
 #
 # The echo bot written with slixmpp, as a baseline: initial presence,
 # every chat or normal message with a body echoed; no roster fetch, like
@@ -25,7 +25,7 @@ class Echo(slixmpp.ClientXMPP):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("-t", default="starttls", choices=("plain", "starttls"))
+    ap.add_argument("-t", default="starttls", choices=("plain", "starttls", "direct"))
     ap.add_argument("-C")
     ap.add_argument("host")
     ap.add_argument("port", type=int)
@@ -40,6 +40,8 @@ def main():
         bot.ca_certs = a.C
     if a.t == "plain":
         bot.connect((a.host, a.port), disable_starttls=True)
+    elif a.t == "direct":
+        bot.connect((a.host, a.port), use_ssl=True)
     else:
         bot.connect((a.host, a.port), force_starttls=True)
     bot.loop.run_forever()

@@ -1,11 +1,15 @@
 /*
  * strophe-echo - the same echo bot written with libstrophe, as a baseline
  *
- * usage: strophe-echo -t plain|starttls [-C cafile] host port jid passfile
+ * usage: strophe-echo -t plain|starttls|direct [-C cafile] host port jid
+ *            passfile
  *
  * Logs in (the library picks SCRAM-SHA-1 from Prosody's offer), sends
  * initial presence and echoes every chat or normal message with a body,
  * like xmpp-echo; no roster fetch, no stream management, like xmpp-echo.
+ * With -t starttls or direct (XEP-0368, libstrophe's "legacy SSL") it
+ * exits unless the session is encrypted, and says "secured" on standard
+ * error once it is: the bench compares TLS with TLS.
  */
 #include <err.h>
 #include <stdio.h>
@@ -14,6 +18,8 @@
 #include <unistd.h>
 
 #include <strophe.h>
+
+static int	 want_tls;
 
 static int
 on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
@@ -51,6 +57,11 @@ on_conn(xmpp_conn_t *conn, xmpp_conn_event_t status, int error,
 	(void)error;
 	(void)stream_error;
 	if (status == XMPP_CONN_CONNECT) {
+		if (want_tls) {
+			if (!xmpp_conn_is_secured(conn))
+				errx(1, "session not encrypted");
+			fprintf(stderr, "strophe-echo: secured\n");
+		}
 		xmpp_handler_add(conn, on_message, NULL, "message", NULL, ctx);
 		pres = xmpp_presence_new(ctx);
 		xmpp_send(conn, pres);
@@ -107,8 +118,11 @@ main(int argc, char *argv[])
 		flags = XMPP_CONN_FLAG_DISABLE_TLS;
 	else if (strcmp(mode, "starttls") == 0)
 		flags = XMPP_CONN_FLAG_MANDATORY_TLS;
+	else if (strcmp(mode, "direct") == 0)
+		flags = XMPP_CONN_FLAG_LEGACY_SSL;
 	else
 		goto usage;
+	want_tls = (flags & XMPP_CONN_FLAG_DISABLE_TLS) == 0;
 	pass = readpass(argv[3]);
 
 	xmpp_initialize();
@@ -128,7 +142,7 @@ main(int argc, char *argv[])
 	xmpp_shutdown();
 	return 0;
 usage:
-	fprintf(stderr, "usage: strophe-echo -t plain|starttls [-C cafile] "
-	    "host port jid passfile\n");
+	fprintf(stderr, "usage: strophe-echo -t plain|starttls|direct "
+	    "[-C cafile] host port jid passfile\n");
 	return 1;
 }

@@ -157,7 +157,7 @@ METRICS = (("cpu", "CPU per message"), ("pss", "summed PSS"),
            ("rss", "summed peak RSS"), ("sw", "context switches per message"),
            ("lat50", "latency p50, 1 in flight"),
            ("lat99", "latency p99, 1 in flight"),
-           ("rate", "echoes/s, 50 in flight"))
+           ("rate", "echoes/s, 50 in flight (higher is better)"))
 
 
 def parse_sample(s):

@@ -314,7 +314,12 @@ bench_echo() {
 		_i=0
 		while [ $_i -lt "$REPS" ]; do
 			_i=$((_i + 1))
-			for _bot in $BOTS; do
+			# the pair swaps its order every other run, so that
+			# load that grows along the run weighs on both
+			_order=$BOTS
+			[ $((_i % 2)) = 0 ] && _order=$(echo "$BOTS" |
+			    sed 's/echobot strophe/strophe echobot/')
+			for _bot in $_order; do
 				if [ "$_bot" = slixmpp ]; then
 					case " $SLIXMPP_MODES " in
 					*" $_mode "*) ;;

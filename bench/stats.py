@@ -417,7 +417,8 @@ def goal_of(mode, m):
 def goals(res, w):
     w("## Goals of issue 13: ours / libstrophe's, in the same runs\n")
     w("Each ratio is taken within one run number (our bot and libstrophe's "
-      "run one after the other against the same Prosody), then the "
+      "run one after the other against the same Prosody, each first "
+      "in every other run), then the "
       "median (min-max) over the runs.  CPU counts every process of the "
       "bot (launcher, stages, stunnel, processes that exited).  Summed "
       "peak RSS and PSS: every process of the bot after the load.\n")

@@ -194,7 +194,15 @@ cg_remove() {
 	done
 	CG=
 }
-trap '_st=$?; cg_remove; (exit $_st); cleanup' EXIT
+# at exit the bot may still run: what is left in the cgroup is ours
+cg_kill() {
+	[ -n "$CG" ] || return 0
+	for _p in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+		kill -KILL "$_p" 2>/dev/null
+	done
+	cg_remove
+}
+trap '_st=$?; cg_kill; (exit $_st); cleanup' EXIT
 
 # spawn_bot ERRFILE: spawn BOT (in the run's cgroup if any)
 spawn_bot() {

@@ -8,7 +8,9 @@
 # latency run at one in flight (3000), BENCH_BODY body bytes (100),
 # BENCH_MODES (plain direct starttls), BENCH_SLIXMPP the modes the slixmpp
 # bot runs in (plain), BENCH_NAGLE=1 keeps Prosody's default Nagle,
-# BENCH_PROFILE=0 skips perf.  Timings are never asserted.
+# BENCH_PROFILE=0 skips perf, BENCH_BEFORE=FILE adds a comparison with
+# the results.dat of an earlier run (its results.meta copied next to it
+# as FILE without .dat, plus .meta).  Timings are never asserted.
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/tests/lib.sh"
@@ -447,7 +449,8 @@ main() {
 	    >>"$T/meta"
 	cp "$DATA" "$B/results.dat"
 	cp "$T/meta" "$B/results.meta"
-	/usr/bin/python3 "$B/stats.py" report "$DATA" "$T/meta" "$B/RESULTS.md"
+	/usr/bin/python3 "$B/stats.py" report "$DATA" "$T/meta" "$B/RESULTS.md" \
+	    "${BENCH_BEFORE:-}"
 	if [ -s "$T/profile" ]; then
 		printf '## Profile\n\n' >>"$B/RESULTS.md"
 		cat "$T/profile" >>"$B/RESULTS.md"

@@ -9,9 +9,13 @@
 #                                   ctxsw,ppid;"...
 #   stats.py perstat N FILE ...     perf stat --per-thread -x , files:
 #                                   counts per message, by process
-#   stats.py report DATA META OUT   the tables from run.sh's DATA lines
+#   stats.py report DATA META OUT [BEFORE]
+#                                   the tables from run.sh's DATA lines
 #                                   and META lines, in Markdown, to OUT
-#                                   and stdout
+#                                   and stdout; with the DATA file of
+#                                   an earlier run (its META next to it,
+#                                   .meta for .dat), a section comparing
+#                                   the two
 import os
 import re
 import resource
@@ -477,6 +481,62 @@ def where(res, verdicts, w):
         w("")
 
 
+def mode_results(rows, w):
+    """Per mode, per bot, the per-run figures (tables through w)."""
+    res = {}
+    for mode, label in MODES:
+        er = [r for r in rows if r.get("fig") == "echo" and
+              r.get("mode") == mode]
+        if er:
+            res[mode] = echo_tables(er, mode, label, w)
+            for b in ("echobot", "strophe"):
+                res[mode][b + "_reps"] = [r["rep"] for r in er
+                                          if r["bot"] == b]
+    return res
+
+
+def before(path, now, w):
+    """The goals' ratios and our own figures of an earlier run next to
+    this one's."""
+    meta = re.sub(r"\.dat$", "", path) + ".meta"
+    then = mode_results(load_data(path), lambda x: None)
+    w("## Before and after\n")
+    w("Our bot's figures and their ratios to libstrophe's (each taken "
+      "within its own run, as above), medians (min-max), in an earlier "
+      "`make bench` and in this one.  The earlier one:\n")
+    try:
+        for line in open(meta):
+            if line.split(":")[0] in ("date", "source", "load",
+                                      "load average before"):
+                w("- " + line.rstrip("\n"))
+    except OSError:
+        pass
+    w("")
+    w("| mode | figure | before: ours | before: ratio | now: ours "
+      "| now: ratio |")
+    w("|---|---|---|---|---|---|")
+    keys = (("cpu", "cpu_all", "us"), ("pss", "pss_all", "MiB"),
+            ("rss", "busy_all", "MiB"), ("sw", "sw", ""),
+            ("lat50", "lat1_p50", "ms"), ("lat99", "lat1_p99", "ms"),
+            ("rate", "rate", "/s"))
+    for mode, _ in MODES:
+        if mode not in then or mode not in now:
+            continue
+        a, b = then[mode], now[mode]
+        if not all("echobot" in x and "strophe" in x for x in (a, b)):
+            continue
+        qa, qb = ratios(a), ratios(b)
+        for m, k, unit in keys:
+            def ours(x):
+                t = med([y.get(k) for y in x["echobot"]])
+                return fmt(t, 0 if m == "rate" else 2, " " + unit
+                           if unit else "")
+            w("| %s | %s | %s | %s | %s | %s |" % (
+                mode, dict(METRICS)[m], ours(a), fmt(qa[m], 2, "x"),
+                ours(b), fmt(qb[m], 2, "x")))
+    w("")
+
+
 def cmd_report(argv):
     rows = load_data(argv[0])
     out = []
@@ -497,15 +557,7 @@ def cmd_report(argv):
     w("")
     pr = [r for r in rows if r.get("fig") == "parse"]
     speeds, cspeeds = parse_table(pr, w) if pr else ({}, {})
-    res = {}
-    for mode, label in MODES:
-        er = [r for r in rows if r.get("fig") == "echo" and
-              r.get("mode") == mode]
-        if er:
-            res[mode] = echo_tables(er, mode, label, w)
-            for b in ("echobot", "strophe"):
-                res[mode][b + "_reps"] = [r["rep"] for r in er
-                                          if r["bot"] == b]
+    res = mode_results(rows, w)
     if "xmpp-parse" in speeds and "expat-bare" in speeds:
         w("## Parser goal\n")
         for what, sp in (("wall clock", speeds), ("CPU time", cspeeds)):
@@ -516,6 +568,8 @@ def cmd_report(argv):
         w("")
     verdicts = goals(res, w)
     where(res, verdicts, w)
+    if len(argv) > 3 and argv[3]:
+        before(argv[3], res, w)
     text = "\n".join(out) + "\n"
     with open(argv[2], "w") as f:
         f.write(text)

@@ -21,7 +21,8 @@ N=${BENCH_N:-20000}
 WINDOW=${BENCH_WINDOW:-50}
 BODY=${BENCH_BODY:-100}
 N1=${BENCH_N1:-3000}
-MODES=$(echo "${BENCH_MODES:-plain direct starttls}" | sed 's/\<tls\>/starttls/g')
+MODES=$(echo "${BENCH_MODES:-plain direct starttls}" |
+    sed 's/\<tls\>/starttls/g')		# tls: the name of old
 SLIXMPP_MODES=${BENCH_SLIXMPP:-plain}
 PROFILE_N=$((N * 2))
 DATA=$T/data
@@ -255,7 +256,8 @@ latency_run() {
 	if ! ended "$_qpid" 120 >/dev/null; then
 		say "latency run failed"; stop "$_qpid"; return 1
 	fi
-	_lat=$(sed -n 's/.* p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) .*/lat1_p50=\1 lat1_p99=\2/p' \
+	_lat=$(sed -n \
+	    's/.* p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) .*/lat1_p50=\1 lat1_p99=\2/p' \
 	    "$T/lat.out")
 }
 

@@ -425,7 +425,11 @@ def goals(res, w):
       "in every other run), then the "
       "median (min-max) over the runs.  CPU counts every process of the "
       "bot (launcher, stages, stunnel, processes that exited).  Summed "
-      "peak RSS and PSS: every process of the bot after the load.\n")
+      "peak RSS and PSS: every process of the bot after the load.  PSS "
+      "splits a library's pages among every process on the machine that "
+      "maps them, other people's too (a test's stunnel shares libssl "
+      "with ours and with libstrophe's), so it moves with what else "
+      "runs; peak RSS does not.\n")
     w("| mode | " + " | ".join(n for _, n in METRICS) + " |")
     w("|---|" + "---|" * len(METRICS))
     verdicts = {}
@@ -441,6 +445,8 @@ def goals(res, w):
                 ok = t[0] <= g
                 verdicts[(mode, m)] = (ok, t, g)
                 c += ", goal <= %.1fx: %s" % (g, "met" if ok else "NOT met")
+                if t[1] <= g <= t[2]:
+                    c += " (within the spread)"
             cells.append(c)
         w("| %s | %s |" % (mode, " | ".join(cells)))
     w("")
@@ -468,14 +474,17 @@ def where(res, verdicts, w):
                 per["(exited)"] = ex
         top = sorted(((statistics.median(v), c) for c, v in per.items()),
                      reverse=True)
-        lines.append("- %s, %s: ours %.2f %s against a budget of %.2f %s "
-                     "(%.1fx libstrophe's %.2f): %s" % (
-                         mode, dict(METRICS)[m], ours, unit, g * theirs,
-                         unit, g, theirs, ", ".join(
+        lines.append("- %s, %s: ratio %.2fx against %.1fx; medians ours "
+                     "%.2f %s, libstrophe's %.2f %s (%.1fx that: %.2f %s); "
+                     "ours by process: %s" % (
+                         mode, dict(METRICS)[m], t[0], g, ours, unit,
+                         theirs, unit, g, g * theirs, unit, ", ".join(
                              "%s %.2f" % (c, v) for v, c in top if v >= 0.005)))
     if lines:
-        w("Where the cost goes where a goal is not met (medians, by "
-          "process; role in the tables above):\n")
+        w("Where the cost goes where a goal is not met (the ratio is the "
+          "median of the runs' ratios, as above; the medians of each bot "
+          "alone can differ from it when the runs spread; by process, "
+          "roles in the tables above):\n")
         for l in lines:
             w(l)
         w("")

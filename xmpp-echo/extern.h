@@ -152,6 +152,7 @@ struct sm {
 	int		 fd;		/* -S state file; -1: none */
 	int		 dirty;		/* state to write */
 	uint64_t	 gen;		/* writes of the state file */
+	struct buf	 save;		/* the slot being written, kept */
 };
 
 struct counters {

@@ -100,35 +100,38 @@ state_build(const struct bot *b, struct buf *x)
 /*
  * Writes the state, if changed, to the slot not holding the last one.
  * A failed write is an error: a state that did not reach the file
- * could make the next session echo twice.
+ * could make the next session echo twice.  It is written once per read
+ * under load, so the slot is built in place, in a buffer kept from one
+ * write to the next: no allocation and no copy per write.  It is not
+ * wiped: it holds what the file holds, and no secret (the password and
+ * SASL never enter it).
  */
 void
 sm_state_save(struct bot *b)
 {
 	struct sm *s = &b->sm;
-	struct buf x = { 0 }, payload = { 0 };
+	struct buf *x = &s->save;
+	char h[HEADER_LEN + 1];
+	size_t len;
 	off_t at;
 
 	if (s->fd == -1 || !s->dirty)
 		return;
-	state_build(b, &payload);
+	memset(h, ' ', sizeof h);
+	buf_reset(x);
+	buf_add(x, h, HEADER_LEN);	/* its place; written below */
+	state_build(b, x);
+	len = x->len - HEADER_LEN;
 	s->gen++;
-	buf_printf(&x, "echobot-sm1 %020" PRIu64 " %010zu %016" PRIx64,
-	    s->gen, payload.len, fnv1a(payload.p, payload.len));
-	while (x.len < HEADER_LEN - 1)
-		buf_addc(&x, ' ');
-	buf_addc(&x, '\n');
-	if (payload.len > 0) {
-		buf_add(&x, payload.p, payload.len);
-		explicit_bzero(payload.p, payload.len);
-	}
+	(void)snprintf(h, sizeof h, "echobot-sm1 %020" PRIu64 " %010zu "
+	    "%016" PRIx64, s->gen, len, fnv1a(x->p + HEADER_LEN, len));
+	memset(h + strlen(h), ' ', HEADER_LEN - strlen(h));
+	h[HEADER_LEN - 1] = '\n';
+	memcpy(x->p, h, HEADER_LEN);
 	at = (off_t)(s->gen % 2) * SLOT_SIZE;
 	if (lseek(s->fd, at, SEEK_SET) == -1 ||
-	    write_all(s->fd, x.p, x.len) == -1)
+	    write_all(s->fd, x->p, x->len) == -1)
 		err(EX_LOCAL, "state file");
-	explicit_bzero(x.p, x.len);
-	buf_free(&x);
-	buf_free(&payload);
 	s->dirty = 0;
 }
 

@@ -7,20 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 plan 8
 
-# counters NAME: xmpp-echo's counters now, "echoed rate size loop iq"
-counters() {
-	_c=$(grep -c '^xmpp-echo: echoed' "$T/$1.err")
-	kill -USR1 "$(cat "$T/$1.pid")"
-	_n=50
-	while [ "$(grep -c '^xmpp-echo: echoed' "$T/$1.err")" -le "$_c" ]; do
-		[ $_n -le 0 ] && return 1
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	grep '^xmpp-echo: echoed' "$T/$1.err" | tail -n 1 |
-	    sed 's/[^0-9]*\([0-9]*\)[^0-9]*/\1 /g; s/ $//'
-}
-
 # big.py JID BOT PORT NATTR: once the bot answers pings, sends an iq get
 # and then a chat message, each with a child of NATTR attributes in one
 # 2 KB namespace; waits for the iq's answer, pings the bot, sends "after"

@@ -8,9 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 6
 
-prosody_config
-sed -i 's/"posix" }/"posix", "smacks" }/' "$PCONF"
-echobot_setup
+sm_setup
 
 mkfifo "$T/gate"
 cat >"$T/handler" <<EOF
@@ -27,13 +25,7 @@ while IFS= read -r line; do
 done
 EOF
 
-spawn $PY -c 'import os, sys; os.execvp(sys.argv[1], sys.argv[1:])' \
-    env TMPDIR="$T/tmp" "$TOP/echobot.sh" -v -t plain \
-    -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost \
-    -x "sh $T/handler" 2>>"$T/bot.err" </dev/null
-BOT_PID=$spawned
-wait_file_grep "$T/bot.err" "^< enabled.*@resume=true" 20 ||
-    bail "no stream management"
+sm_bot_start -x "sh $T/handler"
 
 printf '"k %d"\n' 1 2 3 >"$T/send"
 PEER_PASSWORD=$ALICE_PW spawn $PY "$TOP/tests/peer.py" --host 127.0.0.1 \

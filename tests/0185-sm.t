@@ -5,9 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 8
 
-prosody_config
-sed -i 's/"posix" }/"posix", "smacks" }/' "$PCONF"
-echobot_setup
+sm_setup
 pipeline sm -v -b 1000 -p "$T/bot.pass" bot@localhost
 wait_file_grep "$T/sm.err" "^< enabled" 20
 

@@ -8,16 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 plan 4
 
-prosody_config
-sed -i 's/"posix" }/"posix", "smacks" }/' "$PCONF"
-echobot_setup
-spawn $PY -c 'import os, sys; os.execvp(sys.argv[1], sys.argv[1:])' \
-    env TMPDIR="$T/tmp" "$TOP/echobot.sh" -v -t plain \
-    -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost -b 1000 \
-    2>>"$T/bot.err" </dev/null
-BOT_PID=$spawned
-wait_file_grep "$T/bot.err" "^< enabled.*@resume=true" 20 ||
-    bail "no stream management"
+sm_setup
+sm_bot_start -b 1000
 
 i=1
 while [ $i -le 500 ]; do

@@ -380,3 +380,70 @@ bot_pair() {
 	    wait_file_grep "$T/b.err" '^> <presence' 20 ||
 	    bail "a and b not online"
 }
+
+# sm_setup: echobot_setup, Prosody with mod_smacks (XEP-0198)
+sm_setup() {
+	prosody_config
+	sed -i 's/"posix" }/"posix", "smacks" }/' "$PCONF"
+	echobot_setup
+}
+
+# sm_bot_start [ARG ...]: echobot.sh -v in clear text to the private
+# Prosody, ARGs after the JID (xmpp-echo's), stderr in $T/bot.err; its
+# pid in BOT_PID, once stream management is enabled, resumable.
+sm_bot_start() {
+	spawn $PY -c 'import os, sys; os.execvp(sys.argv[1], sys.argv[1:])' \
+	    env TMPDIR="$T/tmp" "$TOP/echobot.sh" -v -t plain \
+	    -s "127.0.0.1:$C2S_PORT" -p "$T/bot.pass" bot@localhost "$@" \
+	    2>>"$T/bot.err" </dev/null
+	BOT_PID=$spawned
+	wait_file_grep "$T/bot.err" "^< enabled.*@resume=true" 20 ||
+	    bail "no stream management"
+}
+
+# sm_cut_alice TAG: alice sends 500 messages "TAG N ..." of 1 KiB (more
+# than the pipes hold, so that a cut catches some on their way), all in
+# $T/send, in two batches of 250 by one client that stays online; the
+# second waits for sm_cut.  ALICE is her pid; the replies go to
+# $T/got1 and $T/got2.  Bails out unless the first 250 come back.
+sm_cut_alice() {
+	_pad=$(printf '%1000s' '' | tr ' ' .)
+	_i=1
+	while [ $_i -le 500 ]; do
+		echo "\"$1 $_i $_pad\""
+		_i=$((_i + 1))
+	done >"$T/send"
+	head -n 250 "$T/send" >"$T/send1"
+	tail -n 250 "$T/send" >"$T/send2"
+	mkfifo "$T/alice.ctl"
+	PEER_PASSWORD=$ALICE_PW spawn sh -c '
+	    "$0" "$1/tests/peer.py" --host 127.0.0.1 --port "$2" \
+	        --jid alice@localhost --to bot@localhost --no-tls \
+	        --send "$3/send1" --expect 250 --timeout 60 >"$3/got1" &&
+	    read go <"$3/alice.ctl" &&
+	    "$0" "$1/tests/peer.py" --host 127.0.0.1 --port "$2" \
+	        --jid alice@localhost --to bot@localhost --no-tls --no-wait \
+	        --send "$3/send2" --expect 250 --timeout 120 >"$3/got2"
+	    ' $PY "$TOP" "$C2S_PORT" "$T"
+	ALICE=$spawned
+	wait_file_grep "$T/got1" "$1 250 " 60 ||
+	    bail "the first 250 did not come back"
+}
+
+# sm_cut: the link of the bot of sm_bot_start cut between two stanzas
+# of ours: its xmpp-parse held still, alice's second batch let go, and
+# once the server has all 500 (polled as wait_file_grep does, 60 s),
+# xmpp-connect killed, xmpp-parse let go.
+sm_cut() {
+	_parse=$(pgrep -s "$BOT_PID" -x xmpp-parse)
+	kill -STOP "$_parse"
+	echo go >"$T/alice.ctl"
+	_n=600
+	until [ "$(grep -c "Received\[c2s\]: <message[^>]* to='bot@localhost'" \
+	    "$PDIR/prosody.log")" -ge 500 ] || [ $_n -le 0 ]; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	kill -KILL $(pgrep -s "$BOT_PID" -x xmpp-connect)
+	kill -CONT "$_parse"
+}

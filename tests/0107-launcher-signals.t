@@ -13,29 +13,6 @@ echobot_setup
 tls="-t starttls -C $CA_FILE -s 127.0.0.1:$C2S_PORT -p $T/bot.pass"
 ping() { alice_ping "$1" --tls-ca "$CA_FILE" --timeout 30; }
 
-# closes: how many of the bot's streams Prosody saw closed by the bot
-# (not cut), each after the bot's unavailable presence, in $T/closes
-closes() {
-	grep 'c2s stream for bot@localhost/[^ ]* closed: session closed' \
-	    "$PDIR/prosody.log" | cut -f 1 | cut -d ' ' -f 4 >"$T/sids"
-	_n=0
-	while read -r _sid; do
-		grep -q "$_sid.*Received\[c2s\]: <presence[^>]* type='unavailable'" \
-		    "$PDIR/prosody.log" && _n=$((_n + 1))
-	done <"$T/sids"
-	echo "$_n"
-}
-
-# goodbye DESC BEFORE: one more clean close than BEFORE, within 10 s
-goodbye() {
-	_n=100
-	while [ "$(closes)" -le "$2" ] && [ $_n -gt 0 ]; do
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	check "$1" test "$(closes)" -gt "$2"
-}
-
 bot_start $tls
 ping "echo over STARTTLS"
 

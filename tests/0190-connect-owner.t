@@ -30,29 +30,6 @@ owner() {
 	WRITER=$(pgrep -P "$XC_PID" -x xmpp-echo)
 }
 
-# closes: the bot's streams Prosody saw closed by the bot after its
-# unavailable presence (as in 0107)
-closes() {
-	grep 'c2s stream for bot@localhost/[^ ]* closed: session closed' \
-	    "$PDIR/prosody.log" | cut -f 1 | cut -d ' ' -f 4 >"$T/sids"
-	_c=0
-	while read -r _sid; do
-		grep -q "$_sid.*Received\[c2s\]: <presence[^>]* type='unavailable'" \
-		    "$PDIR/prosody.log" && _c=$((_c + 1))
-	done <"$T/sids"
-	echo "$_c"
-}
-
-# goodbye DESC BEFORE: one more clean close than BEFORE, within 10 s
-goodbye() {
-	_i=100
-	while [ "$(closes)" -le "$2" ] && [ $_i -gt 0 ]; do
-		sleep 0.1
-		_i=$((_i - 1))
-	done
-	check "$1" test "$(closes)" -gt "$2"
-}
-
 # inode PID FD: the inode of PID's FD if it is a socket or a pipe
 inode() {
 	readlink "/proc/$1/fd/$2" 2>/dev/null | sed -n 's/^[a-z]*:\[\([0-9]*\)\]$/\1/p'

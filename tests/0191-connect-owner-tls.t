@@ -29,26 +29,6 @@ owner() {
 	TUNNEL=$(pgrep -P "$XC_PID" -x stunnel)
 }
 
-closes() {
-	grep 'c2s stream for bot@localhost/[^ ]* closed: session closed' \
-	    "$PDIR/prosody.log" | cut -f 1 | cut -d ' ' -f 4 >"$T/sids"
-	_c=0
-	while read -r _sid; do
-		grep -q "$_sid.*Received\[c2s\]: <presence[^>]* type='unavailable'" \
-		    "$PDIR/prosody.log" && _c=$((_c + 1))
-	done <"$T/sids"
-	echo "$_c"
-}
-
-goodbye() {
-	_i=100
-	while [ "$(closes)" -le "$2" ] && [ $_i -gt 0 ]; do
-		sleep 0.1
-		_i=$((_i - 1))
-	done
-	check "$1" test "$(closes)" -gt "$2"
-}
-
 inode() {
 	readlink "/proc/$1/fd/$2" 2>/dev/null | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p'
 }

@@ -447,3 +447,27 @@ sm_cut() {
 	kill -KILL $(pgrep -s "$BOT_PID" -x xmpp-connect)
 	kill -CONT "$_parse"
 }
+
+# closes: how many of the bot's streams Prosody saw closed by the bot
+# (not cut), each after the bot's unavailable presence
+closes() {
+	grep 'c2s stream for bot@localhost/[^ ]* closed: session closed' \
+	    "$PDIR/prosody.log" | cut -f 1 | cut -d ' ' -f 4 >"$T/sids"
+	_n=0
+	while read -r _sid; do
+		grep -q "$_sid.*Received\[c2s\]: <presence[^>]* type='unavailable'" \
+		    "$PDIR/prosody.log" && _n=$((_n + 1))
+	done <"$T/sids"
+	echo "$_n"
+}
+
+# goodbye DESC BEFORE: one test that Prosody saw one more clean close
+# (closes) than BEFORE, within 10 s
+goodbye() {
+	_n=100
+	while [ "$(closes)" -le "$2" ] && [ $_n -gt 0 ]; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	check "$1" test "$(closes)" -gt "$2"
+}

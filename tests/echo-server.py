@@ -114,13 +114,18 @@ def bound(b):
                "-bot@localhost/echo", ")", ")"))
 
 
-def online(b):
-    sasl(b)
-    bound(b)
+# The roster answered; the initial presence comes.
+def roster_presence(b):
     m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
     b.send(rec("iq", "xmlns=jabber:client", "@type=result",
                "@id=" + m.group(1)))
     b.expect(r"<presence><c [^>]*/></presence>")
+
+
+def online(b):
+    sasl(b)
+    bound(b)
+    roster_presence(b)
 
 
 # Online, the server stops reading and keeps sending 4 KiB messages as
@@ -246,10 +251,7 @@ def sm_online(b):
     bound(b)
     b.expect(r"<enable xmlns='%s'( resume='true')?/>" % SM)
     b.send(rec("enabled", "xmlns=" + SM, "@id=sm1", "@resume=true"))
-    m = b.expect(r"<iq type='get' id='([^']+)'><query xmlns='jabber:iq:roster'/>")
-    b.send(rec("iq", "xmlns=jabber:client", "@type=result",
-               "@id=" + m.group(1)))
-    b.expect(r"<presence><c [^>]*/></presence>")
+    roster_presence(b)
 
 
 # Enabled; 6 messages echoed, the bot's <r/> never answered.

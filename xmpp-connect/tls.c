@@ -655,11 +655,15 @@ lost_check(const struct relay *r)
 		    openssl_reason(line));
 }
 
-int
-tls_run(int fd, const struct tlsopt *opt)
+/*
+ * stunnel started in its directory and connected to us; tcp[0] and
+ * tcp[1] set up to relay between it and the server's socket fd.
+ * Returns stunnel's clear side.
+ */
+static int
+tunnel_start(int fd, const struct tlsopt *opt, struct relay *tcp)
 {
-	struct relay	 r[4];
-	int		 l, u, clear, status;
+	int	 l, u, clear;
 
 	make_tmpdir();
 	write_config(opt);
@@ -667,6 +671,21 @@ tls_run(int fd, const struct tlsopt *opt)
 	clear = spawn_stunnel();
 	u = accept_stunnel(l, clear, opt);
 	set_nonblock(u);
+	set_nonblock(fd);
+	relay_init(&tcp[0], "stunnel", u, "server", fd, 1);
+	tcp[0].eofshut = 1;
+	relay_init(&tcp[1], "server", fd, "stunnel", u, 1);
+	tcp[1].eofshut = 1;
+	return clear;
+}
+
+int
+tls_run(int fd, const struct tlsopt *opt)
+{
+	struct relay	 r[4];
+	int		 clear, status;
+
+	clear = tunnel_start(fd, opt, r + 2);
 	set_nonblock(clear);
 
 	relay_init(&r[0], "stdin", 0, "stunnel", clear, 1);
@@ -680,10 +699,6 @@ tls_run(int fd, const struct tlsopt *opt)
 		peer_name = opt->domain;
 		r[1].first = note_tls;
 	}
-	relay_init(&r[2], "stunnel", u, "server", fd, 1);
-	r[2].eofshut = 1;
-	relay_init(&r[3], "server", fd, "stunnel", u, 1);
-	r[3].eofshut = 1;
 	/* Until stunnel has closed both its clear side and its TLS side. */
 	relay_run(r, 4, 1 << 1 | 1 << 2);
 
@@ -692,8 +707,8 @@ tls_run(int fd, const struct tlsopt *opt)
 	child = -1;
 	(void)tls_failure(opt, status);
 	lost_check(r);
+	close(r[2].in);
 	relay_free(r, 4);
-	close(u);
 	close(fd);
 	return EXIT_CLOSED;
 }
@@ -755,20 +770,8 @@ handshake_wait(int clear, struct relay *tcp, const struct tlsopt *opt)
 void
 tls_open(int fd, const struct tlsopt *opt, int *clear, struct relay *tcp)
 {
-	int	 l, u;
-
 	the_opt = opt;
-	make_tmpdir();
-	write_config(opt);
-	l = listen_unix();
-	*clear = spawn_stunnel();
-	u = accept_stunnel(l, *clear, opt);
-	set_nonblock(u);
-	set_nonblock(fd);
-	relay_init(&tcp[0], "stunnel", u, "server", fd, 1);
-	tcp[0].eofshut = 1;
-	relay_init(&tcp[1], "server", fd, "stunnel", u, 1);
-	tcp[1].eofshut = 1;
+	*clear = tunnel_start(fd, opt, tcp);
 	handshake_wait(*clear, tcp, opt);
 }
 

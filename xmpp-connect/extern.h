@@ -73,6 +73,7 @@ void	 relay_free(struct relay *, size_t);
 void	 relay_pollfd(const struct relay *, struct pollfd *);
 void	 relay_ready(struct relay *, const struct pollfd *);
 void	 set_nonblock(int);
+long long	 now_ms(void);	/* CLOCK_MONOTONIC */
 void	 clear_nonblock(int);
 /* Ends as killed by the signal would, stunnel and its directory gone. */
 void	 die_by(int);

@@ -75,15 +75,6 @@ struct session {
 
 static void	 owner_signals(void);
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 on_owner_signal(int sig)
 {
@@ -240,11 +231,11 @@ begin_end(struct session *s, int which)
 	if (s->term_at != 0)
 		return;
 	if (which == -1)
-		s->bye_at = mono_ms() + STOP_GRACE;
+		s->bye_at = now_ms() + STOP_GRACE;
 	else if (which != WRITER && !link_gone(s) && stages[WRITER].pid > 0)
 		signal_stage(WRITER, SIGTERM);
-	s->term_at = mono_ms() + END_TERM;
-	s->kill_at = mono_ms() + END_KILL;
+	s->term_at = now_ms() + END_TERM;
+	s->kill_at = now_ms() + END_KILL;
 }
 
 static void
@@ -360,8 +351,8 @@ after_stages(struct session *s)
 		s->shared = -1;
 	}
 	/* stunnel's close_notify and the server's close, not for ever. */
-	if (s->kill_at == 0 || s->kill_at < mono_ms() + END_TERM)
-		s->kill_at = mono_ms() + END_TERM;
+	if (s->kill_at == 0 || s->kill_at < now_ms() + END_TERM)
+		s->kill_at = now_ms() + END_TERM;
 }
 
 /*
@@ -435,13 +426,13 @@ signals_now(struct session *s)
 	if (got_stop == 0)
 		return;
 	if (s->stop_at == 0) {
-		s->stop_at = mono_ms();
+		s->stop_at = now_ms();
 		begin_end(s, -1);
 	}
 	if ((sig = got_stop2) == 0)
 		return;
 	got_stop2 = 0;
-	if (mono_ms() - s->stop_at < STOP_GRACE)
+	if (now_ms() - s->stop_at < STOP_GRACE)
 		return;
 	/* A second one: the end, now. */
 	stages_kill();
@@ -476,7 +467,7 @@ poll_once(struct session *s, const sigset_t *orig)
 		pfd[np].events = POLLRDHUP;
 		pfd[np++].revents = 0;
 	}
-	tsp = next_timer(s, &ts, mono_ms());
+	tsp = next_timer(s, &ts, now_ms());
 	if (ppoll(pfd, np, tsp, orig) == -1) {
 		if (errno != EINTR)
 			err(EXIT_LOCAL, "poll");
@@ -582,7 +573,7 @@ owner_run(const struct owner *o, int link, int conn, struct relay *tcp)
 		if (got_chld)
 			reap(&s);
 		signals_now(&s);
-		timers(&s, mono_ms());
+		timers(&s, now_ms());
 		if (stages_done() && !s.said)
 			after_stages(&s);
 		if (finished(&s))

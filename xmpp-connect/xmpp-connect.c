@@ -96,7 +96,7 @@ catch_signal(int sig)
 		err(EXIT_LOCAL, "sigaction");
 }
 
-static long long
+long long
 now_ms(void)
 {
 	struct timespec	 ts;

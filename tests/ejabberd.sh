@@ -208,8 +208,12 @@ ejabberd_start() {
 	    --ctl-config "$EDIR/ejabberdctl.cfg" --spool "$EDIR/spool" \
 	    --logs "$EDIR/log" foreground >>"$EDIR/stdout" 2>&1
 	EJ_PID=$spawned
+	# Listening is not ready: ejabberdctl's commands (the accounts'
+	# import) work once the start is logged as done.
 	if ! wait_port 127.0.0.1 "$C2S_PORT" 60 ||
-	    ! wait_port 127.0.0.1 "$DIRECT_PORT" 5; then
+	    ! wait_port 127.0.0.1 "$DIRECT_PORT" 5 ||
+	    ! wait_file_grep "$EDIR/log/ejabberd.log" \
+	    "ejabberd .* is started in the node" 60; then
 		diag "ejabberd did not start:" "$(tail -n 20 "$EDIR/stdout" \
 		    "$EDIR/log/ejabberd.log" 2>/dev/null)"
 		return 1
@@ -251,7 +255,7 @@ ejabberd_accounts() {
 		echo "</host></server-data>"
 	} >"$_f")
 	[ -n "$as_ejabberd" ] && chown ejabberd "$_f"
-	ectl import_piefxis "$_f" >/dev/null
+	ectl import_piefxis "$_f" >"$EDIR/import.out" 2>&1
 	_st=$?
 	rm -f "$_f"
 	[ $_st -eq 0 ] || return 1
@@ -268,8 +272,10 @@ ejabberd_setup() {
 	ejabberd_start || bail "ejabberd did not start"
 	BOT_PW=$(randpw)
 	ALICE_PW=$(randpw)
-	ejabberd_accounts bot "$BOT_PW" alice "$ALICE_PW" ||
-	    bail "ejabberdctl import_piefxis failed"
+	if ! ejabberd_accounts bot "$BOT_PW" alice "$ALICE_PW"; then
+		diag "$(cat "$EDIR/import.out" "$EDIR/users" 2>/dev/null)"
+		bail "ejabberdctl import_piefxis failed"
+	fi
 	(umask 077 && printf '%s\n' "$BOT_PW" >"$T/bot.pass")
 	mkdir -p "$T/tmp"
 }

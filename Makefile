@@ -19,9 +19,15 @@ LDFLAGS =
 
 # pkg-config runs in the recipes' shell, so the Makefile stays POSIX.
 BSD_CFLAGS = `pkg-config --cflags libbsd-overlay`
-BSD_LIBS = `pkg-config --libs libbsd-overlay`
+# libbsd (strlcpy, strtonum, readpassphrase) and Nettle (SCRAM's hashes)
+# are linked in, expat shared: its security updates must reach the
+# parser.  A shared library costs each of our processes some 150 KiB
+# resident for a few small functions (bench/RESULTS.md); LINK_HELPERS=
+# shared links them shared.
+LINK_HELPERS = static
+BSD_LIBS = `sh common/link.sh $(LINK_HELPERS) libbsd-overlay`
 EXPAT_LIBS = `pkg-config --libs expat`
-CRYPTO_LIBS = `pkg-config --libs nettle`
+CRYPTO_LIBS = `sh common/link.sh $(LINK_HELPERS) nettle`
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DVERSION=\"$(VERSION)\" -Icommon $(BSD_CFLAGS) $(CFLAGS)
 
@@ -33,7 +39,7 @@ MAN5 = man/xmpp-record.5 man/xmpp-capture.5 man/echobot.conf.5
 MAN7 = man/echobot.7
 COMMON = common/buf.o common/record.o common/xml.o common/sandbox.o
 CONNECT_OBJ = xmpp-connect/xmpp-connect.o xmpp-connect/dns.o xmpp-connect/tls.o \
-	xmpp-connect/owner.o \
+	xmpp-connect/owner.o xmpp-connect/stamp.o \
 	xmpp-connect/capture.o
 PARSE_OBJ = xmpp-parse/xmpp-parse.o xmpp-parse/skip.o
 ECHO_OBJ = xmpp-echo/xmpp-echo.o xmpp-echo/auth.o xmpp-echo/check.o \

@@ -50,9 +50,12 @@ fi
 # The log (LOGGING in echobot.sh(1)).  logto: plain (lines as they are:
 # standard error is a terminal, or systemd's journal, which stamps them
 # itself), stamp (each line after its UTC time) or syslog (-l, through
-# logger(1)).  Once the private directory exists, every line, the
-# stages' too, goes through one reader on its fifo "log", so that they
-# stay in order; xmpp-echo's trace (-v) is left as it is, on fd 6.
+# logger(1)).  Stamps: ours here, the stages' and xmpp-connect's by
+# xmpp-connect -T, which owns their standard error (a shell reading
+# them would cost as much memory as a stage).  Syslog: once the private
+# directory exists, every line, the stages' too, goes through one
+# reader on its fifo "log", so that they stay in order.  xmpp-echo's
+# trace (-v) is left as it is, on the real standard error.
 logto='' logpid='' logsys=''
 
 # on_journal: standard error is the stream systemd connected to the
@@ -79,16 +82,9 @@ log_syslog() {
 	logto=syslog
 }
 
-# log_format: the lines of standard input, to the log
-log_format() {
-	if [ "$logto" = syslog ]; then
-		logger -t echobot.sh --id=$$ -p daemon.notice
-	else
-		while IFS= read -r _line; do
-			printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-			    "$_line"
-		done
-	fi
+# log_syslog_lines: the lines of standard input, to syslog
+log_syslog_lines() {
+	logger -t echobot.sh --id=$$ -p daemon.notice
 }
 
 # log_line LINE: one line to the log; to syslog before the first
@@ -98,20 +94,20 @@ log_line() {
 		printf '%s\n' "$1" >&2
 	elif [ "$logto" = syslog ]; then
 		printf '%s\n' "$1" >&2
-		printf '%s\n' "$1" | log_format
+		printf '%s\n' "$1" | log_syslog_lines
 	else
-		printf '%s\n' "$1" | log_format >&2
+		printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" >&2
 	fi
 }
 
-# log_start: the reader, then standard error to it, the real one kept
-# on fd 6.  The reader ignores the signals that stop the launcher: it
-# ends when the last writer closes, after the last line.
+# log_start: with syslog, the reader, then standard error to it, the
+# real one kept on fd 6.  The reader ignores the signals that stop the
+# launcher: it ends when the last writer closes, after the last line.
 log_start() {
-	[ "$logto" = plain ] && return 0
+	[ "$logto" = syslog ] || return 0
 	mkfifo -m 600 "$tmp/log" || die "mkfifo failed"
-	(trap '' HUP INT TERM; log_format >&2) <"$tmp/log" 3>&- 4<&- 5<&- \
-	    7>&- 8<&- 9<&- &
+	(trap '' HUP INT TERM; log_syslog_lines >&2) <"$tmp/log" 3>&- 4<&- \
+	    5<&- 7>&- 8<&- 9<&- &
 	logpid=$!
 	exec 6>&2 2>"$tmp/log"
 }
@@ -473,7 +469,9 @@ interrupted='' reconnect='' stop_asked='' qpid=''
 connect_quiet() {
 	: >"$tmp/connect.err"
 	while IFS= read -r _l; do
-		case $_l in
+		_m=$_l
+		[ "$logto" = stamp ] && _m=${_l#* }
+		case $_m in
 		"xmpp-connect: connected to "*|"xmpp-connect: TLS established "*)
 			printf '%s\n' "$_l" >&2 ;;
 		"xmpp-connect: "*)
@@ -491,10 +489,12 @@ connect_said() {
 
 # session_cmd: the session's command, for eval: xmpp-connect
 # owns it, and runs xmpp-parse and xmpp-echo on the connection
-# (xmpp-connect(1), OWNER MODE).  xmpp-echo's trace (-v) skips the log
-# reader: its standard error is the real one, passed on fd 5.
+# (xmpp-connect(1), OWNER MODE); -T stamps their lines.  xmpp-echo's
+# trace (-v) is not stamped: its standard error is the real one, passed
+# on fd 5.
 session_cmd() {
 	_c="\"\$xmpp_connect\" -N -s 3 -t \"\$mode\" -d \"\$domain\""
+	[ "$logto" = stamp ] && _c="$_c -T"
 	[ -n "$cafile" ] && _c="$_c -C \"\$cafile\""
 	[ -n "$capdir" ] && _c="$_c -w $(quote \
 	    "$capdir/capture-$(date -u +%Y%m%dT%H%M%S)-$$.xml")"
@@ -502,7 +502,7 @@ session_cmd() {
 	_c="$_c -- \"\$xmpp_parse\""
 	[ -n "$nosandbox" ] && _c="$_c -X"
 	_c="$_c --"
-	[ -n "$logpid" ] && log_traced &&
+	[ "$logto" != plain ] && log_traced &&
 	    _c="$_c /bin/sh -c 'exec \"\$@\" 2>&5 5>&-' sh"
 	_c="$_c \"\$xmpp_echo\" -S \"\$tmp/sm\" $eargs"
 	printf '%s\n' "$_c"
@@ -512,14 +512,17 @@ session_cmd() {
 # line on fd 3 to the status file, standard error as fd 4, the real one
 # on fd 5, the password (if we hold it) on fd 6, for xmpp-echo alone.
 start() {
-	_5=
-	[ -n "$logpid" ] && _5='5>&6'
+	case $logto in
+	stamp) _5='5>&2' ;;
+	syslog) _5='5>&6' ;;
+	*) _5= ;;
+	esac
 	if [ -n "$havepw" ]; then
-		eval "$1" '3>"$tmp/status" 2>&4 4>&-' "$_5" '6<<EOF &
+		eval "$1" "$_5" '3>"$tmp/status" 2>&4 4>&-' '6<<EOF &
 $password
 EOF'
 	else
-		eval "$1" '3>"$tmp/status" 2>&4 4>&-' "$_5" '6>&- &'
+		eval "$1" "$_5" '3>"$tmp/status" 2>&4 4>&-' '6>&- &'
 	fi
 	cpid=$!
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # echobot.sh runs a session as one command: xmpp-connect owns it, the
 # stages are its children on the socket itself, the launcher's own
-# children are xmpp-connect (and its log reader) only.
+# child is xmpp-connect only: it stamps the log lines (-T) too.
 . "$(dirname "$0")/lib.sh"
 plan 7
 
@@ -15,16 +15,16 @@ is "$(ps -o ppid= -p "$xc" | tr -d ' ')" "$BOT_PID" \
 kids=$(pgrep -P "$xc" | xargs -r ps -o comm= -p | sort | tr '\n' ' ')
 is "$kids" "xmpp-echo xmpp-parse " "the stages are xmpp-connect's children"
 lk=$(pgrep -P "$BOT_PID" | xargs -r ps -o comm= -p | sort | tr '\n' ' ')
-is "$lk" "echobot.sh xmpp-connect " \
-    "the launcher's children: xmpp-connect and its log reader, no subshells"
+is "$lk" "xmpp-connect " \
+    "the launcher's only child: xmpp-connect, no log reader, no subshells"
 r=$(pgrep -P "$xc" -x xmpp-parse)
 case $(readlink "/proc/$r/fd/0") in
 socket:*) pass "xmpp-parse reads the socket" ;;
 *) fail "xmpp-parse reads the socket" ;;
 esac
 tmp=$(ls -d "$T"/tmp/echobot.*)
-is "$(cd "$tmp" && ls | sort | tr '\n' ' ')" "log sm status " \
-    "the private directory: the log fifo, sm state and the status file, no stage fifo"
+is "$(cd "$tmp" && ls | sort | tr '\n' ' ')" "sm status " \
+    "the private directory: sm state and the status file, no fifo"
 kill -TERM "$BOT_PID"
 ended "$BOT_PID" 20
 is "$?" 0 "SIGTERM: exit 0"

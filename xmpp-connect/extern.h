@@ -92,6 +92,15 @@ struct owner {
  */
 int	 owner_run(const struct owner *, int link, int conn, struct relay *tcp);
 
+// stamp.c: -T, every line of the log after its UTC time
+void	 stamp_start(void);	/* our own stderr stream stamped */
+int	 stamping(void);
+/* Owner mode: the stages' stderr, a pipe; its read end is stamp_fd. */
+int	 stamp_pipe(void);
+int	 stamp_fd(void);	/* -1: none, or its writers are gone */
+/* Reads the stages' lines: one read, or all (their end: all that is left). */
+void	 stamp_read(int all);
+
 // xmpp-connect.c: -w, see CAPTURE FORMAT in xmpp-connect(1)
 #define CAP_FROM	"<"	/* from the server: what goes to stdout */
 #define CAP_TO		">"	/* to the server: what came from stdin */

@@ -53,6 +53,7 @@ struct stage {
 };
 
 static struct stage	 stages[2] = { { NULL, -1, 0, 0 }, { NULL, -1, 0, 0 } };
+static int	 stage_err = -1;	/* -T: their stderr, else 2 as it is */
 static volatile sig_atomic_t	 got_stop, got_stop2, got_usr1, got_chld;
 
 struct session {
@@ -74,6 +75,13 @@ struct session {
 };
 
 static void	 owner_signals(void);
+
+/* At any exit: what the stages wrote last. */
+static void
+stamp_end(void)
+{
+	stamp_read(1);
+}
 
 static void
 on_owner_signal(int sig)
@@ -167,7 +175,8 @@ exec_stage(int which, int in, int out, pid_t parent)
 	}
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1) {
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
+	    (stage_err != -1 && dup2(stage_err, 2) == -1)) {
 		warn("%s: dup2", who_name[which]);
 		_exit(126);
 	}
@@ -437,6 +446,7 @@ signals_now(struct session *s)
 	/* A second one: the end, now. */
 	stages_kill();
 	say_status(s);
+	stamp_read(1);
 	die_by(sig);
 }
 
@@ -448,11 +458,11 @@ signals_now(struct session *s)
 static void
 poll_once(struct session *s, const sigset_t *orig)
 {
-	struct pollfd	 pfd[5];
-	struct relay	*who[5];
+	struct pollfd	 pfd[6];
+	struct relay	*who[6];
 	struct timespec	 ts, *tsp;
 	size_t		 i, np = 0;
-	int		 watch = -1, e;
+	int		 watch = -1, log = -1, e;
 	socklen_t	 len = sizeof e;
 
 	for (i = 0; i < 4; i++) {
@@ -467,6 +477,12 @@ poll_once(struct session *s, const sigset_t *orig)
 		pfd[np].events = POLLRDHUP;
 		pfd[np++].revents = 0;
 	}
+	if (stamp_fd() != -1) {
+		log = np;
+		pfd[np].fd = stamp_fd();
+		pfd[np].events = POLLIN;
+		pfd[np++].revents = 0;
+	}
 	tsp = next_timer(s, &ts, now_ms());
 	if (ppoll(pfd, np, tsp, orig) == -1) {
 		if (errno != EINTR)
@@ -474,6 +490,11 @@ poll_once(struct session *s, const sigset_t *orig)
 		return;
 	}
 	for (i = 0; i < np; i++) {
+		if ((int)i == log) {
+			if (pfd[i].revents != 0)
+				stamp_read(0);
+			continue;
+		}
 		if ((int)i == watch) {
 			if (pfd[i].revents == 0)
 				continue;
@@ -562,12 +583,21 @@ owner_run(const struct owner *o, int link, int conn, struct relay *tcp)
 		err(EXIT_LOCAL, "sigprocmask");
 	owner_signals();
 	got_chld = 1;	/* stunnel may have ended already */
+	/* (their last lines are read once they are gone) */
+	if (stamping() && atexit(stamp_end) != 0)
+		errx(EXIT_LOCAL, "atexit failed");
 	if (atexit(stages_kill) != 0)
 		errx(EXIT_LOCAL, "atexit failed");
+	if (stamping())
+		stage_err = stamp_pipe();
 	/* The stages' socket must be blocking for them, as a pipe is. */
 	clear_nonblock(fd);
 	start_stages(fd);
 	s.shared = fd;
+	if (stage_err != -1) {
+		close(stage_err);
+		stage_err = -1;
+	}
 
 	while (!finished(&s)) {
 		if (got_chld)
@@ -581,6 +611,7 @@ owner_run(const struct owner *o, int link, int conn, struct relay *tcp)
 		poll_once(&s, &orig);
 	}
 	say_status(&s);
+	stamp_read(1);
 	/*
 	 * A loss is news only when the connection ended first: once a
 	 * stage has ended, a reset is the server's answer to our close.

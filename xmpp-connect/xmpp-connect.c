@@ -38,9 +38,9 @@ int	notes;		/* -N: a line on stderr for each milestone */
 static void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: xmpp-connect [-hINV] [-C cafile] [-d domain] "
+	fprintf(f, "usage: xmpp-connect [-hINTV] [-C cafile] [-d domain] "
 	    "[-t mode] [-w file] [host[:port]]\n"
-	    "       xmpp-connect [-INV] [-C cafile] [-d domain] [-s fd] "
+	    "       xmpp-connect [-INTV] [-C cafile] [-d domain] [-s fd] "
 	    "[-t mode] [-w file]\n"
 	    "                    [host[:port]] -- reader [arg ...] "
 	    "-- writer [arg ...]\n");
@@ -659,7 +659,7 @@ main(int argc, char *argv[])
 	catch_signal(SIGINT);
 	catch_signal(SIGHUP);
 	/* '+': options first, the stages' own options are theirs. */
-	while ((ch = getopt(argc, argv, "+C:d:hINs:t:Vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "+C:d:hINs:t:TVw:")) != -1) {
 		lastarg = optarg;
 		switch (ch) {
 		case 'C':
@@ -682,6 +682,10 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			mode = parse_mode(optarg);
+			break;
+		case 'T':
+			if (!stamping())
+				stamp_start();
 			break;
 		case 'V':
 			printf("xmpp-connect %s\n", VERSION);

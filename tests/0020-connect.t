@@ -158,7 +158,7 @@ is "$?" 1 "no host and no -d: exit 1"
 is "$("$XC" -V)" "xmpp-connect $(sed -n 's/^VERSION = //p' "$TOP/Makefile")" \
     "-V prints the version"
 "$XC" -h >"$T/h.out" 2>&1
-is "$?:$(head -n 1 "$T/h.out")" "0:usage: xmpp-connect [-hINV] [-C cafile] [-d domain] [-t mode] [-w file] [host[:port]]" \
+is "$?:$(head -n 1 "$T/h.out")" "0:usage: xmpp-connect [-hINTV] [-C cafile] [-d domain] [-t mode] [-w file] [host[:port]]" \
     "-h prints the usage, as the man page's SYNOPSIS"
 
 # IPv6 loopback, bracketed.

@@ -6,7 +6,9 @@
  */
 #define _GNU_SOURCE	/* ppoll */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <err.h>
@@ -345,6 +347,138 @@ connect_domain(const char *domain, enum mode *mode)
 	if (n > 0)
 		targets_free(t, n);
 	return s;
+}
+
+/* Passes s, and the mode it speaks, on the socket sp. */
+static void
+socket_send(int sp, int s, enum mode mode)
+{
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	struct iovec	 iov;
+	unsigned char	 m = mode;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+
+	memset(&msg, 0, sizeof msg);
+	memset(&cbuf, 0, sizeof cbuf);
+	iov.iov_base = &m;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &s, sizeof(int));
+	if (sendmsg(sp, &msg, MSG_NOSIGNAL) != 1)
+		err(EXIT_LOCAL, "sendmsg");
+}
+
+/* The socket socket_send passed, and its mode; -1 when none came. */
+static int
+socket_recv(int sp, enum mode *mode)
+{
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	struct iovec	 iov;
+	unsigned char	 m;
+	ssize_t		 n;
+	int		 s = -1;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = &m;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	while ((n = recvmsg(sp, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n != 1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&s, CMSG_DATA(cm), sizeof(int));
+	if (s != -1)
+		*mode = m;
+	return s;
+}
+
+/*
+ * In the child: the connection, and with STARTTLS its preamble, made
+ * and passed to the parent on sp; its own errors and exit statuses.
+ */
+static void
+connect_child(int sp, const char *host, const char *port,
+    const char *domain, enum mode mode)
+{
+	int	 s;
+
+	/* (no connection of ours lives on without the one who asked) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		err(EXIT_LOCAL, "prctl");
+	if (host != NULL)
+		s = connect_host(host, port);
+	else
+		s = connect_domain(domain, &mode);
+	if (s == -1)
+		errx(EXIT_CONNECT, "could not connect: %s", tried);
+	/* A dead target the next one stood in for is worth one line. */
+	if (tried[0] != '\0')
+		warnx("passed over: %s", tried);
+	if (mode == MODE_STARTTLS)
+		starttls(s, domain);
+	socket_send(sp, s, mode);
+	exit(0);
+}
+
+/*
+ * The connection (its address found, connected, the STARTTLS preamble
+ * spoken) is made by a child, which passes the socket on: the resolver,
+ * the name service modules and the preamble's parser are then never
+ * part of the process that stays up with the session (some 400 KiB
+ * resident).  The child's failure is ours: its status, its signal.
+ */
+static int
+connect_session(const char *host, const char *port, const char *domain,
+    enum mode *mode)
+{
+	pid_t	 pid;
+	int	 sp[2], s, st;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		err(EXIT_LOCAL, "socketpair");
+	if ((pid = fork()) == -1)
+		err(EXIT_LOCAL, "fork");
+	if (pid == 0) {
+		close(sp[0]);
+		connect_child(sp[1], host, port, domain, *mode);
+	}
+	close(sp[1]);
+	s = socket_recv(sp[0], mode);
+	close(sp[0]);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			err(EXIT_LOCAL, "waitpid");
+	if (s != -1)
+		return s;
+	if (WIFSIGNALED(st))
+		die_by(WTERMSIG(st));
+	if (WEXITSTATUS(st) != 0)
+		exit(WEXITSTATUS(st));
+	errx(EXIT_LOCAL, "connecting: no socket from the child");
 }
 
 void
@@ -721,18 +855,7 @@ main(int argc, char *argv[])
 	/* A vanished reader shows up as EPIPE, handled where it happens. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EXIT_LOCAL, "signal");
-	if (host != NULL)
-		s = connect_host(host, port);
-	else
-		s = connect_domain(opt.domain, &mode);
-	if (s == -1)
-		errx(EXIT_CONNECT, "could not connect: %s", tried);
-	/* A dead target the next one stood in for is worth one line. */
-	if (tried[0] != '\0')
-		warnx("passed over: %s", tried);
-
-	if (mode == MODE_STARTTLS)
-		starttls(s, opt.domain);
+	s = connect_session(host, port, opt.domain, &mode);
 	if (own.reader != NULL && mode == MODE_PLAIN)
 		return owner_plain(&own, s);
 	if (own.reader != NULL)

@@ -3,9 +3,10 @@
 # against a private Prosody: the stages hold stunnel's clear side (no
 # relay of the clear text), the first to end takes the session down,
 # a TERM to the group says goodbye and leaves no process and no
-# directory; -w captures through a relay.
+# directory; -w captures through a relay; a handshake never answered
+# ends at its deadline.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 23
 
 XC=$TOP/xmpp-connect/xmpp-connect
 command -v stunnel >/dev/null || bail "stunnel not installed"
@@ -101,3 +102,25 @@ case $st in
 *) pass "server gone: the writer got no TERM ($st)" ;;
 esac
 nothing_left "server gone: no process, no directory left"
+
+# 5. A server that takes the connection and never answers the
+# ClientHello: no stage starts, the end at the deadline, status 3.
+spawn $PY -c 'import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])' "$T/mute.port"
+wait_file_grep "$T/mute.port" . 10 || bail "no listener"
+spawn env TMPDIR="$T/tmp" "$XC" -t direct -C "$CA_FILE" -d localhost \
+    "127.0.0.1:$(cat "$T/mute.port")" -- sh -c 'echo started >"$1"' \
+    sh "$T/mute.reader" -- cat 2>"$T/mute.err"
+XC_PID=$spawned
+ended "$XC_PID" 45
+is "$?:$(cat "$T/mute.err")" "3:xmpp-connect: TLS: no handshake in 30 s" \
+    "a server that never answers the handshake: status 3 at 30 s"
+check "no stage started" test ! -e "$T/mute.reader"
+nothing_left "no handshake: no process, no directory left"

@@ -726,6 +726,7 @@ handshake_wait(int clear, struct relay *tcp, const struct tlsopt *opt)
 	char		 line[512], ev[4096];
 	size_t		 i, np;
 	int		 in, r, status;
+	long long	 end = now_ms() + STUNNEL_TIMEOUT, left;
 
 	if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1 ||
 	    inotify_add_watch(in, tmpdir, IN_MODIFY | IN_CLOSE_WRITE) == -1)
@@ -741,7 +742,9 @@ handshake_wait(int clear, struct relay *tcp, const struct tlsopt *opt)
 		pfd[np].events = POLLIN;
 		pfd[np + 1].fd = clear;
 		pfd[np + 1].events = POLLIN;
-		if ((r = poll(pfd, np + 2, STUNNEL_TIMEOUT)) == 0)
+		/* A deadline: a server trickling bytes does not move it. */
+		left = end - now_ms();
+		if (left <= 0 || (r = poll(pfd, np + 2, left)) == 0)
 			errx(EXIT_LOST, "TLS: no handshake in %d s",
 			    STUNNEL_TIMEOUT / 1000);
 		if (r == -1 && errno != EINTR)

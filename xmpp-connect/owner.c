@@ -302,8 +302,9 @@ reap(struct session *s)
 /*
  * A stage killed by a signal not ours (but SIGPIPE, a broken link's)
  * ended of its own, before what its end caused: a writer that met end
- * of file closes its stream, and the server's close may reach us
- * before the dying reader's SIGCHLD does.
+ * of file closes its stream, and the server's close, or the writer's
+ * own end, may reach us before the dying reader's SIGCHLD does (a
+ * process's descriptors close before its parent is told).
  */
 static int
 killed_first(int first)
@@ -327,7 +328,8 @@ say_status(struct session *s)
 	if (s->said)
 		return;
 	s->said = 1;
-	if (s->first == CONNECTION || s->first == -1)
+	if (s->first == CONNECTION || s->first == -1 ||
+	    stages[s->first].status < 128)
 		s->first = killed_first(s->first);
 	if (s->statusfd >= 0 && dprintf(s->statusfd, "reader %d writer %d "
 	    "first %s\n", stages[READER].status, stages[WRITER].status,

@@ -31,24 +31,47 @@ echoable(const struct bot *b, const struct xnode *m)
 	return 0;
 }
 
+/*
+ * The text of n's text children, escaped, up to a NUL byte, which XML
+ * cannot carry (a record may: xmpp-record(5)); written from the nodes,
+ * without the copy xnode_text() would make of them.
+ */
+static void
+put_text(struct buf *x, const struct xnode *n)
+{
+	const struct xnode *t;
+	const char *nul;
+
+	for (t = n->child; t != NULL; t = t->next) {
+		if (t->name != NULL)
+			continue;
+		if ((nul = memchr(t->text, '\0', t->textlen)) != NULL) {
+			xml_text(x, t->text, (size_t)(nul - t->text));
+			return;
+		}
+		xml_text(x, t->text, t->textlen);
+	}
+}
+
 /* <NAME[ ATTR='..']>text</NAME>, the attribute only when present. */
 static void
 put_text_elem(struct buf *x, const char *name, const char *attr,
     const char *value, const struct xnode *n)
 {
-	char *t;
-
-	buf_printf(x, "<%s", name);
+	buf_addc(x, '<');
+	buf_adds(x, name);
 	if (value != NULL) {
-		buf_printf(x, " %s='", attr);
+		buf_addc(x, ' ');
+		buf_adds(x, attr);
+		buf_adds(x, "='");
 		xml_escapes(x, value);
 		buf_addc(x, '\'');
 	}
 	buf_addc(x, '>');
-	t = xnode_text(n);
-	xml_texts(x, t);
-	free(t);
-	buf_printf(x, "</%s>", name);
+	put_text(x, n);
+	buf_adds(x, "</");
+	buf_adds(x, name);
+	buf_addc(x, '>');
 }
 
 /*
@@ -187,7 +210,8 @@ refuse_message(struct bot *b, const struct xnode *m)
 /*
  * The echo: to the full JID it came from, with its type, language,
  * bodies and thread; a correction as a correction of our echo of what it corrects,
- * when we know that one.
+ * when we know that one.  Built in a buffer kept from one echo to the
+ * next, as echoes are the bulk of what the bot writes.
  */
 static void
 send_echo(struct bot *b, struct sender *s, const struct xnode *m)
@@ -196,17 +220,18 @@ send_echo(struct bot *b, struct sender *s, const struct xnode *m)
 	const char *type = xnode_attr(m, "type"), *theirs = xnode_attr(m, "id");
 	const char *lang = xnode_attr_ns(m, NS_XML, "lang");
 	const char *fixes = corrected_id(m), *prev;
-	struct buf x = { 0 };
+	struct buf *x = &b->echo;
 	char *id, fixed[ID_MAX] = "";
 
 	id = new_id(b);
+	buf_reset(x);
 	if (fixes != NULL && (prev = our_echo_of(s, fixes)) != NULL)
 		(void)strlcpy(fixed, prev, sizeof fixed);
-	buf_adds(&x, "<message to='");
-	xml_escapes(&x, xnode_attr(m, "from"));
+	buf_adds(x, "<message to='");
+	xml_escapes(x, xnode_attr(m, "from"));
 	if (type != NULL) {
-		buf_adds(&x, "' type='");
-		xml_escapes(&x, type);
+		buf_adds(x, "' type='");
+		xml_escapes(x, type);
 	}
 	/*
 	 * A body without xml:lang is in the language of its message (RFC
@@ -214,36 +239,35 @@ send_echo(struct bot *b, struct sender *s, const struct xnode *m)
 	 * without it, the echo's bodies would take our stream's language.
 	 */
 	if (lang != NULL) {
-		buf_adds(&x, "' xml:lang='");
-		xml_escapes(&x, lang);
+		buf_adds(x, "' xml:lang='");
+		xml_escapes(x, lang);
 	}
-	buf_adds(&x, "' id='");
-	xml_escapes(&x, id);
-	buf_adds(&x, "'>");
+	buf_adds(x, "' id='");
+	xml_escapes(x, id);
+	buf_adds(x, "'>");
 	for (c = m->child; c != NULL; c = c->next) {
 		if (c->name == NULL || c->ns == NULL ||
 		    strcmp(c->ns, NS_CLIENT) != 0)
 			continue;
 		if (strcmp(c->name, "body") == 0)
-			put_text_elem(&x, "body", "xml:lang",
+			put_text_elem(x, "body", "xml:lang",
 			    xnode_attr_ns(c, NS_XML, "lang"), c);
 		else if (strcmp(c->name, "thread") == 0)
-			put_text_elem(&x, "thread", "parent",
+			put_text_elem(x, "thread", "parent",
 			    xnode_attr(c, "parent"), c);
-		if ((long long)x.len > b->maxstanza)
+		if ((long long)x->len > b->maxstanza)
 			break;	/* too long already: build no more */
 	}
 	if (fixed[0] != '\0')
-		buf_printf(&x, "<replace xmlns='" NS_CORRECT "' id='%s'/>",
+		buf_printf(x, "<replace xmlns='" NS_CORRECT "' id='%s'/>",
 		    fixed);
-	buf_adds(&x, "</message>");
-	if (send_bounded(b, &x)) {
+	buf_adds(x, "</message>");
+	if (send_bounded(b, x)) {
 		b->count.echoed++;
 		if (theirs != NULL)
 			remember_ids(s, theirs, fixed[0] != '\0' ? fixed : id);
 	} else
 		refuse_message(b, m);
-	buf_free(&x);
 	free(id);
 }
 

@@ -210,6 +210,7 @@ struct bot {
 	int64_t		 keepalive, idle, timeout;	/* -k, -i, -t */
 	int64_t		 last_read, last_write;
 	struct buf	 out;		/* XML not yet written */
+	struct buf	 echo;		/* send_echo()'s, kept */
 	size_t		 outoff;	/* the part of it already written */
 	int64_t		 out_wait;	/* queued or last written; 0: empty */
 	int64_t		 step_by;	/* login: the answer awaited by then */

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "record.h"
 #include "extern.h"
@@ -30,23 +31,28 @@ sender_slot(struct bot *b)
 	return s;
 }
 
+/* Whether key, a bare_key(), is the bare JID of jid. */
+static int
+is_key_of(const char *key, const char *jid, size_t barelen)
+{
+	return strncasecmp(key, jid, barelen) == 0 && key[barelen] == '\0';
+}
+
+/* The sender's entry, made when new: a key is allocated only then. */
 struct sender *
 sender_find(struct bot *b, const char *from, int64_t now)
 {
 	struct sender *s;
-	char *key;
-	size_t i;
+	size_t i, barelen = strcspn(from, "/");
 
-	key = bare_key(from);
 	for (i = 0; i < b->nsenders; i++)
-		if (strcmp(b->senders[i].jid, key) == 0) {
-			free(key);
+		if (is_key_of(b->senders[i].jid, from, barelen)) {
 			b->senders[i].seen = now;
 			return &b->senders[i];
 		}
 	s = sender_slot(b);
 	memset(s, 0, sizeof *s);
-	s->jid = key;
+	s->jid = bare_key(from);
 	s->tokens = (double)b->burst;
 	s->filled = s->seen = now;
 	return s;

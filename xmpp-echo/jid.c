@@ -58,8 +58,6 @@ bare_key(const char *jid)
  * bound on each part is also what keeps the flood table small.
  */
 #define LOCAL_REFUSED	" \"&'/:<>@"
-#define DOMAIN_ALLOWED	"abcdefghijklmnopqrstuvwxyz" \
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 /* Bytes of the UTF-8 character at s, 0 if malformed or a control. */
 static size_t
@@ -76,40 +74,67 @@ jid_char(const unsigned char *s, size_t n)
 	return len;
 }
 
+/*
+ * An ASCII byte allowed in a part: no control, none of refused.  Most
+ * JIDs are ASCII: checked here without utf8_char(), and refused is
+ * searched only for the punctuation it can hold.
+ */
+static int
+jid_ascii_ok(unsigned char c, const char *refused)
+{
+	if (c < 0x20 || c == 0x7f)
+		return 0;
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return strchr(refused, c) == NULL;
+}
+
 /* A part of n bytes: its length, UTF-8, no ASCII byte of refused. */
 int
 jid_part_ok(const char *s, size_t n, const char *refused)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t i, len;
 
 	if (n == 0 || n > JID_PART_MAX)
 		return 0;
 	for (i = 0; i < n; i += len) {
-		if ((len = jid_char((const unsigned char *)s + i, n - i)) == 0)
-			return 0;
-		if (len == 1 && strchr(refused, s[i]) != NULL)
+		len = 1;
+		if (u[i] < 0x80 ? !jid_ascii_ok(u[i], refused) :
+		    (len = jid_char(u + i, n - i)) == 0)
 			return 0;
 	}
 	return 1;
 }
 
-/* An IP literal in brackets, or labels of letters, digits, - and _. */
+/* In a domain label: ASCII letters, digits, "-" and "_", or not ASCII. */
+static int
+label_byte_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80;
+}
+
+/*
+ * An IP literal in brackets, or labels of letters, digits, - and _.
+ * Byte by byte: once the part is UTF-8, a byte of 0x80 or more is of a
+ * character past ASCII, which labels may hold.
+ */
 static int
 domain_ok(const char *s, size_t n)
 {
-	size_t i, len;
+	size_t i;
 
 	if (!jid_part_ok(s, n, ""))
 		return 0;
 	if (s[0] == '[')
 		return n > 2 && s[n - 1] == ']' &&
 		    strspn(s + 1, "0123456789abcdefABCDEF:.") == n - 2;
-	for (i = 0; i < n; i += len) {
-		len = jid_char((const unsigned char *)s + i, n - i);
+	for (i = 0; i < n; i++)
 		if (s[i] == '.' ? i == 0 || s[i - 1] == '.' || i + 1 == n :
-		    len == 1 && strchr(DOMAIN_ALLOWED, s[i]) == NULL)
+		    !label_byte_ok((unsigned char)s[i]))
 			return 0;
-	}
 	return 1;
 }
 

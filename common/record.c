@@ -12,7 +12,7 @@
  * Writing.
  */
 
-enum escset { ESC_TEXT, ESC_NAME, ESC_URI };
+enum escset { ESC_TEXT, ESC_NAME, ESC_URI };	/* ESC_URI last */
 
 /* Whether byte c is escaped in a field of the given set. */
 static int
@@ -28,18 +28,41 @@ must_escape(unsigned char c, enum escset set)
 	return c == '=' || c == ':' || c == '{';
 }
 
+/*
+ * must_escape() of every byte for the set, made at the first use: every
+ * byte of a record goes through it, where the tests of must_escape()
+ * cost several times a look-up.
+ */
+static const unsigned char *
+escape_table(enum escset set)
+{
+	static unsigned char	 table[ESC_URI + 1][256];
+	static int		 made;
+	int			 s, c;
+
+	if (!made) {
+		for (s = ESC_TEXT; s <= ESC_URI; s++)
+			for (c = 0; c < 256; c++)
+				table[s][c] = (unsigned char)must_escape(
+				    (unsigned char)c, (enum escset)s);
+		made = 1;
+	}
+	return table[set];
+}
+
 /* Appends s escaped: no TAB, LF, CR or other control byte stays raw. */
 static void
 put_escaped(struct buf *b, const char *s, size_t n, enum escset set)
 {
 	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*escaped = escape_table(set);
 	char			 x[4] = { '\\', 'x' };
 	unsigned char		 c;
 	size_t			 i, start;
 
 	for (i = start = 0; i < n; i++) {
 		c = (unsigned char)s[i];
-		if (!must_escape(c, set))
+		if (!escaped[c])
 			continue;
 		buf_add(b, s + start, i - start);
 		start = i + 1;

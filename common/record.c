@@ -274,17 +274,22 @@ hexval(char c)
 static char *
 unescape(const char *s, size_t n, size_t *outlen)
 {
-	char	*out, *o;
-	size_t	 i;
-	int	 hi, lo;
+	const char	*esc;
+	char		*out, *o;
+	size_t		 i, run;
+	int		 hi, lo;
 
 	if ((out = malloc(n + 1)) == NULL)
 		err(1, "malloc");
 	for (i = 0, o = out; i < n; i++) {
-		if (s[i] != '\\') {
-			*o++ = s[i];
-			continue;
-		}
+		/* The bytes up to the next backslash go as they are. */
+		if ((esc = memchr(s + i, '\\', n - i)) == NULL)
+			esc = s + n;
+		run = (size_t)(esc - s) - i;
+		memcpy(o, s + i, run);
+		o += run;
+		if ((i += run) == n)
+			break;
 		if (++i == n)
 			goto bad;
 		switch (s[i]) {

@@ -1,5 +1,6 @@
 /* record.c - the line record codec of xmpp-record(5) */
 #include <err.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,6 +258,63 @@ rec_write(struct recw *w, const struct record *rec)
  * Reading.
  */
 
+/*
+ * A decoded record lives in a few blocks of memory, freed together by
+ * record_free(): a malloc() and a free() for each node and each string
+ * cost more than all the rest of decoding a message.  The first block
+ * fits the record's strings and a few nodes; each next one is twice
+ * the last, or as large as one allocation needs.
+ */
+struct block {
+	struct block	*next;
+	size_t		 used, size;	/* bytes of data */
+	max_align_t	 data[];
+};
+#define BLOCK_EXTRA	1024	/* the first block: the line's length and this */
+
+static void
+add_block(struct record *rec, size_t need)
+{
+	struct block	*b;
+	size_t		 size = need;
+
+	if (rec->mem != NULL && rec->mem->size * 2 > size)
+		size = rec->mem->size * 2;
+	if ((b = malloc(sizeof(*b) + size)) == NULL)
+		err(1, "malloc");
+	b->next = rec->mem;
+	b->used = 0;
+	b->size = size;
+	rec->mem = b;
+}
+
+/* n bytes of rec's memory, aligned for any object. */
+static void *
+rec_alloc(struct record *rec, size_t n)
+{
+	struct block	*b;
+	void		*p;
+
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+	    sizeof(max_align_t);
+	if (rec->mem == NULL || rec->mem->size - rec->mem->used < n)
+		add_block(rec, n);
+	b = rec->mem;
+	p = (char *)b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static char *
+rec_strndup(struct record *rec, const char *s, size_t n)
+{
+	char	*t = rec_alloc(rec, n + 1);
+
+	memcpy(t, s, n);
+	t[n] = '\0';
+	return t;
+}
+
 static int
 hexval(char c)
 {
@@ -272,15 +330,14 @@ hexval(char c)
 /* Unescapes s[0..n) into a new NUL-terminated string; NULL if malformed.
  * Only text, whose length is kept, may hold a NUL (outlen != NULL). */
 static char *
-unescape(const char *s, size_t n, size_t *outlen)
+unescape(struct record *rec, const char *s, size_t n, size_t *outlen)
 {
 	const char	*esc;
 	char		*out, *o;
 	size_t		 i, run;
 	int		 hi, lo;
 
-	if ((out = malloc(n + 1)) == NULL)
-		err(1, "malloc");
+	out = rec_alloc(rec, n + 1);
 	for (i = 0, o = out; i < n; i++) {
 		/* The bytes up to the next backslash go as they are. */
 		if ((esc = memchr(s + i, '\\', n - i)) == NULL)
@@ -291,7 +348,7 @@ unescape(const char *s, size_t n, size_t *outlen)
 		if ((i += run) == n)
 			break;
 		if (++i == n)
-			goto bad;
+			return NULL;
 		switch (s[i]) {
 		case '\\':	*o++ = '\\'; break;
 		case 't':	*o++ = '\t'; break;
@@ -300,78 +357,52 @@ unescape(const char *s, size_t n, size_t *outlen)
 		case 'x':
 			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
 			    (lo = hexval(s[i + 2])) < 0)
-				goto bad;
+				return NULL;
 			if ((*o++ = (char)(hi << 4 | lo)) == '\0' &&
 			    outlen == NULL)
-				goto bad;
+				return NULL;
 			i += 2;
 			break;
 		default:
-			goto bad;
+			return NULL;
 		}
 	}
 	*o = '\0';
 	if (outlen != NULL)
 		*outlen = (size_t)(o - out);
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 static struct xnode *
-new_node(void)
+new_node(struct record *rec)
 {
-	struct xnode	*n;
+	struct xnode	*n = rec_alloc(rec, sizeof(*n));
 
-	if ((n = calloc(1, sizeof(*n))) == NULL)
-		err(1, "calloc");
+	memset(n, 0, sizeof(*n));
 	return n;
-}
-
-/* Frees a tree without recursion: children are spliced into the sibling list. */
-static void
-free_tree(struct xnode *n)
-{
-	struct xnode	*last, *next;
-	size_t		 i;
-
-	while (n != NULL) {
-		if (n->child != NULL) {
-			for (last = n->child; last->next != NULL; last = last->next)
-				;
-			last->next = n->next;
-			n->next = n->child;
-		}
-		next = n->next;
-		for (i = 0; i < n->nattrs; i++) {
-			free(n->attrs[i].ns);
-			free(n->attrs[i].name);
-			free(n->attrs[i].value);
-		}
-		free(n->attrs);
-		free(n->name);
-		free(n->ns);
-		free(n->text);
-		free(n);
-		n = next;
-	}
 }
 
 void
 record_free(struct record *rec)
 {
-	free(rec->kind);
-	free_tree(rec->root);
+	struct block	*b, *next;
+
+	for (b = rec->mem; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
 	rec->kind = NULL;
 	rec->root = NULL;
+	rec->mem = NULL;
 }
 
 struct decoder {
+	struct record	*rec;
 	struct xnode	*stack[RECORD_MAXDEPTH + 1];
 	struct xnode	*last[RECORD_MAXDEPTH + 1];	/* last child */
 	int		 nsset[RECORD_MAXDEPTH + 1];	/* xmlns item seen */
 	size_t		 depth;
+	size_t		 attrcap;	/* room in cur()'s attrs */
 };
 
 static struct xnode *
@@ -398,60 +429,62 @@ item_xmlns(struct decoder *d, const char *s, size_t n)
 
 	if (e->child != NULL || e->nattrs > 0 || d->nsset[d->depth])
 		return "xmlns item out of place";
-	if ((uri = unescape(s, n, NULL)) == NULL)
+	if ((uri = unescape(d->rec, s, n, NULL)) == NULL)
 		return "bad escape in xmlns";
-	if (strcmp(uri, NS_XMLNS) == 0) {
-		free(uri);
+	if (strcmp(uri, NS_XMLNS) == 0)
 		return "the xmlns namespace is reserved";
-	}
-	free(e->ns);
-	e->ns = uri;
-	if (*uri == '\0') {
-		free(uri);
-		e->ns = NULL;
-	}
+	e->ns = *uri == '\0' ? NULL : uri;
 	d->nsset[d->depth] = 1;
 	return NULL;
+}
+
+/* A new attribute of cur(): attributes come only before its content,
+ * so the array of the element being written is the one that grows. */
+static struct xattr *
+new_attr(struct decoder *d)
+{
+	struct xnode	*e = cur(d);
+	struct xattr	*a;
+
+	if (e->nattrs == d->attrcap) {
+		d->attrcap = d->attrcap ? d->attrcap * 2 : 8;
+		a = rec_alloc(d->rec, d->attrcap * sizeof(*a));
+		if (e->nattrs > 0)
+			memcpy(a, e->attrs, e->nattrs * sizeof(*a));
+		e->attrs = a;
+	}
+	return &e->attrs[e->nattrs++];
 }
 
 static const char *
 item_attr(struct decoder *d, const char *s, size_t n)
 {
-	struct xnode	*e = cur(d);
 	struct xattr	*a;
 	const char	*name = s, *eq, *rb;
 	char		*ns = NULL;
 
-	if (e->child != NULL)
+	if (cur(d)->child != NULL)
 		return "attribute after content";
 	if (n > 0 && s[0] == '{') {
 		if ((rb = memchr(s, '}', n)) == NULL)
 			return "unterminated {namespace}";
-		if ((ns = unescape(s + 1, (size_t)(rb - s - 1), NULL)) == NULL)
+		if ((ns = unescape(d->rec, s + 1, (size_t)(rb - s - 1),
+		    NULL)) == NULL)
 			return "bad escape in attribute namespace";
-		if (*ns == '\0' || strcmp(ns, NS_XMLNS) == 0) {
-			free(ns);
+		if (*ns == '\0' || strcmp(ns, NS_XMLNS) == 0)
 			return "bad attribute namespace";
-		}
 		name = rb + 1;
 	} else if (n > 4 && memcmp(s, "xml:", 4) == 0) {
-		if ((ns = strdup(NS_XML)) == NULL)
-			err(1, "strdup");
+		ns = rec_strndup(d->rec, NS_XML, strlen(NS_XML));
 		name = s + 4;
 	}
 	if ((eq = memchr(name, '=', n - (size_t)(name - s))) == NULL ||
-	    eq == name) {
-		free(ns);
+	    eq == name)
 		return "attribute without name=value";
-	}
-	if ((e->attrs = reallocarray(e->attrs, e->nattrs + 1,
-	    sizeof(*e->attrs))) == NULL)
-		err(1, "reallocarray");
-	a = &e->attrs[e->nattrs];
+	a = new_attr(d);
 	a->ns = ns;
-	a->name = unescape(name, (size_t)(eq - name), NULL);
-	a->value = unescape(eq + 1, n - (size_t)(eq + 1 - s), NULL);
-	e->nattrs++;
+	a->name = unescape(d->rec, name, (size_t)(eq - name), NULL);
+	a->value = unescape(d->rec, eq + 1, n - (size_t)(eq + 1 - s), NULL);
 	if (a->name == NULL || a->value == NULL)
 		return "bad escape in attribute";
 	/* xml_node() would write it as a namespace declaration. */
@@ -460,6 +493,7 @@ item_attr(struct decoder *d, const char *s, size_t n)
 	return NULL;
 }
 
+/* A child element, of its parent's namespace until an xmlns item. */
 static const char *
 item_start(struct decoder *d, const char *s, size_t n)
 {
@@ -469,26 +503,26 @@ item_start(struct decoder *d, const char *s, size_t n)
 		return "element without a name";
 	if (d->depth == RECORD_MAXDEPTH)
 		return "record nested too deeply";
-	c = new_node();
+	c = new_node(d->rec);
 	append_child(d, c);
-	if ((c->name = unescape(s, n, NULL)) == NULL)
+	if ((c->name = unescape(d->rec, s, n, NULL)) == NULL)
 		return "bad escape in element name";
-	if (cur(d)->ns != NULL && (c->ns = strdup(cur(d)->ns)) == NULL)
-		err(1, "strdup");
+	c->ns = cur(d)->ns;
 	d->depth++;
 	d->stack[d->depth] = c;
 	d->last[d->depth] = NULL;
 	d->nsset[d->depth] = 0;
+	d->attrcap = 0;
 	return NULL;
 }
 
 static const char *
 item_text(struct decoder *d, const char *s, size_t n)
 {
-	struct xnode	*t = new_node();
+	struct xnode	*t = new_node(d->rec);
 
 	append_child(d, t);
-	if ((t->text = unescape(s, n, &t->textlen)) == NULL)
+	if ((t->text = unescape(d->rec, s, n, &t->textlen)) == NULL)
 		return "bad escape in text";
 	return NULL;
 }
@@ -518,19 +552,13 @@ decode_item(struct decoder *d, const char *s, size_t n)
 }
 
 static char *
-root_name(const char *kind)
+root_name(struct record *rec, const char *kind)
 {
-	char	*name;
-
 	if (strcmp(kind, KIND_OPEN) == 0)
-		name = strdup("stream");
+		kind = "stream";
 	else if (strncmp(kind, "stream:", 7) == 0)
-		name = strdup(kind + 7);
-	else
-		name = strdup(kind);
-	if (name == NULL)
-		err(1, "strdup");
-	return name;
+		kind += 7;
+	return rec_strndup(rec, kind, strlen(kind));
 }
 
 /*
@@ -560,16 +588,20 @@ record_decode(const char *line, size_t len, struct record *rec,
 	end = line + len;
 	if ((tab = memchr(line, '\t', len)) == NULL)
 		tab = end;
-	if (tab == line ||
-	    (rec->kind = unescape(line, (size_t)(tab - line), NULL)) == NULL) {
+	add_block(rec, len + BLOCK_EXTRA);
+	if (tab == line || (rec->kind = unescape(rec, line,
+	    (size_t)(tab - line), NULL)) == NULL) {
+		record_free(rec);
 		*errstr = "bad record kind";
 		return -1;
 	}
+	d->rec = rec;
 	d->depth = 0;
 	d->last[0] = NULL;
 	d->nsset[0] = 0;
-	rec->root = d->stack[0] = new_node();
-	rec->root->name = root_name(rec->kind);
+	d->attrcap = 0;
+	rec->root = d->stack[0] = new_node(rec);
+	rec->root->name = root_name(rec, rec->kind);
 	for (p = tab; p < end && why == NULL; p = tab) {
 		p++;
 		if ((tab = memchr(p, '\t', (size_t)(end - p))) == NULL)
@@ -584,6 +616,22 @@ record_decode(const char *line, size_t len, struct record *rec,
 		return -1;
 	}
 	return 0;
+}
+
+/* Attributes added after decoding: a new array, in the record's memory. */
+void
+record_add_attr(struct record *rec, struct xnode *n, const char *name,
+    const char *value)
+{
+	struct xattr	*a = rec_alloc(rec, (n->nattrs + 1) * sizeof(*a));
+
+	if (n->nattrs > 0)
+		memcpy(a, n->attrs, n->nattrs * sizeof(*a));
+	n->attrs = a;
+	a = &n->attrs[n->nattrs++];
+	a->ns = NULL;
+	a->name = rec_strndup(rec, name, strlen(name));
+	a->value = rec_strndup(rec, value, strlen(value));
 }
 
 const char *

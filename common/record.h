@@ -92,12 +92,18 @@ struct xnode {
 struct record {
 	char		*kind;	/* field 1 */
 	struct xnode	*root;	/* the element; name is its local name */
+	struct block	*mem;	/* where the tree and its strings are */
 };
 /* Decodes one line (without or with its trailing newline).  Returns 0,
- * or -1 with *errstr saying what is wrong; rec is then empty. */
+ * or -1 with *errstr saying what is wrong; rec is then empty.  The
+ * tree's nodes and strings belong to rec: change them in place, or add
+ * to them with record_add_attr(), never free or realloc them. */
 int	 record_decode(const char *line, size_t len, struct record *rec,
 	    const char **errstr);
-void	 record_free(struct record *);
+void	 record_free(struct record *);	/* the whole tree at once */
+/* Appends attribute name=value, of no namespace, to n of rec's tree. */
+void	 record_add_attr(struct record *, struct xnode *, const char *name,
+	    const char *value);
 const char	*xnode_attr(const struct xnode *, const char *local);	/* no-namespace attribute */
 const char	*xnode_attr_ns(const struct xnode *, const char *ns, const char *local);
 struct xnode	*xnode_child(const struct xnode *, const char *ns, const char *local);

@@ -206,20 +206,15 @@ stanza_ok(struct bot *b, const struct record *r)
 
 /* RFC 6120 section 8.1.3: an id, ours when the handler gave none. */
 static void
-fill_id(struct bot *b, struct xnode *n)
+fill_id(struct bot *b, struct record *r)
 {
-	struct xattr *a;
+	char *id;
 
-	if (xnode_attr(n, "id") != NULL)
+	if (xnode_attr(r->root, "id") != NULL)
 		return;
-	if ((n->attrs = reallocarray(n->attrs, n->nattrs + 1,
-	    sizeof *n->attrs)) == NULL)
-		err(EX_LOCAL, "reallocarray");
-	a = &n->attrs[n->nattrs++];
-	a->ns = NULL;
-	if ((a->name = strdup("id")) == NULL)
-		err(EX_LOCAL, "strdup");
-	a->value = new_id(b);
+	id = new_id(b);
+	record_add_attr(r, r->root, "id", id);
+	free(id);
 }
 
 /*
@@ -248,7 +243,7 @@ handle_line(struct bot *b, const char *line, size_t len)
 		return;
 	}
 	if (stanza_ok(b, &r)) {
-		fill_id(b, r.root);
+		fill_id(b, &r);
 		xml_node(&x, r.root, NS_CLIENT);
 		if ((long long)x.len > b->maxstanza)
 			refuse(b, "%s: longer than %lld bytes as XML",

@@ -293,6 +293,51 @@ test_reject(void)
 	buf_free(&deep);
 }
 
+/* A raw control byte is refused wherever it is in the line: the check
+ * goes 16 bytes at a time, then byte by byte. */
+static void
+test_raw_control(void)
+{
+	static const char ctl[] = { '\x01', '\n', '\r', '\x1f', '\x7f' };
+	char		 line[64];
+	struct record	 rec;
+	const char	*errstr;
+	size_t		 len, at, k;
+	int		 refused = 0, tries = 0, clean = 1;
+
+	for (len = 10; len < sizeof(line); len++) {
+		memset(line, 'a', len);
+		memcpy(line, "message\t-", 9);
+		if (record_decode(line, len, &rec, &errstr) == -1)
+			clean = 0;
+		else
+			record_free(&rec);
+		for (at = 0; at < len; at++)
+			for (k = 0; k < sizeof(ctl); k++) {
+				/* A last newline ends the line. */
+				if (ctl[k] == '\n' && at == len - 1)
+					continue;
+				memset(line, 'a', len);
+				memcpy(line, "message\t-", 9);
+				line[at] = ctl[k];
+				tries++;
+				errstr = "accepted";
+				if (record_decode(line, len, &rec, &errstr) ==
+				    0)
+					record_free(&rec);
+				if (strcmp(errstr, "raw control byte in record")
+				    == 0)
+					refused++;
+				else
+					printf("# len %zu, byte %zu: %s\n",
+					    len, at, errstr);
+			}
+	}
+	ok(clean, "records of 10 to 63 bytes decode");
+	ok(refused == tries,
+	    "a raw control byte is refused at every place in them");
+}
+
 int
 main(void)
 {
@@ -303,6 +348,7 @@ main(void)
 	test_edges();
 	test_chars();
 	test_reject();
+	test_raw_control();
 	printf("1..%d\n", ntest);
 	return nfail != 0;
 }

@@ -42,15 +42,32 @@ attr_entity(char c)
 	}
 }
 
-/* The one escaping loop; entity says which bytes a context forbids. */
+/* A context's entities by byte, made from its function at the first use:
+ * a look-up a byte costs less than the switch. */
+struct entities {
+	const char	*(*entity)(char);
+	int		 made;
+	const char	*of[256];
+};
+
+static struct entities	 in_text = { text_entity, 0, { NULL } };
+static struct entities	 in_attr = { attr_entity, 0, { NULL } };
+
+/* The one escaping loop; the context says which bytes it forbids. */
 static void
-escape(struct buf *b, const char *s, size_t n, const char *(*entity)(char))
+escape(struct buf *b, const char *s, size_t n, struct entities *ctx)
 {
 	const char	*e;
 	size_t		 i, start;
+	int		 c;
 
+	if (!ctx->made) {
+		for (c = 0; c < 256; c++)
+			ctx->of[c] = ctx->entity((char)c);
+		ctx->made = 1;
+	}
 	for (i = start = 0; i < n; i++) {
-		if ((e = entity(s[i])) == NULL)
+		if ((e = ctx->of[(unsigned char)s[i]]) == NULL)
 			continue;
 		buf_add(b, s + start, i - start);
 		buf_adds(b, e);
@@ -63,14 +80,14 @@ escape(struct buf *b, const char *s, size_t n, const char *(*entity)(char))
 void
 xml_escape(struct buf *b, const char *s, size_t n)
 {
-	escape(b, s, n, attr_entity);
+	escape(b, s, n, &in_attr);
 }
 
 /* Safe in text (element content) only, and shorter there. */
 void
 xml_text(struct buf *b, const char *s, size_t n)
 {
-	escape(b, s, n, text_entity);
+	escape(b, s, n, &in_text);
 }
 
 void

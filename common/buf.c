@@ -49,6 +49,19 @@ buf_adds(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
+/* n in decimal: ids and counters, which printf would cost many times. */
+void
+buf_addu(struct buf *b, unsigned long long n)
+{
+	char	 d[24], *p = d + sizeof(d);
+
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	buf_add(b, p, (size_t)(d + sizeof(d) - p));
+}
+
 /* Formats into the room there is, and again only when it was short. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)

@@ -36,6 +36,7 @@ struct buf {
 void	 buf_add(struct buf *, const void *, size_t);
 void	 buf_addc(struct buf *, char);
 void	 buf_adds(struct buf *, const char *);
+void	 buf_addu(struct buf *, unsigned long long);	/* in decimal */
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 char	*buf_str(struct buf *);		/* NUL-terminates, returns p */

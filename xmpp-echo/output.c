@@ -295,7 +295,9 @@ new_id(struct bot *b)
 {
 	struct buf x = { 0 };
 
-	buf_printf(&x, "%s-%lu", b->idprefix, ++b->idseq);
+	buf_adds(&x, b->idprefix);
+	buf_addc(&x, '-');
+	buf_addu(&x, ++b->idseq);
 	return buf_str(&x);
 }
 

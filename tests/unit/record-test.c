@@ -293,6 +293,23 @@ test_reject(void)
 	buf_free(&deep);
 }
 
+static void
+test_addu(void)
+{
+	struct buf	 b = { 0 };
+
+	buf_addu(&b, 0);
+	buf_addc(&b, ' ');
+	buf_addu(&b, 7);
+	buf_addc(&b, ' ');
+	buf_addu(&b, 1234567890);
+	buf_addc(&b, ' ');
+	buf_addu(&b, 18446744073709551615ULL);
+	is(buf_str(&b), "0 7 1234567890 18446744073709551615",
+	    "buf_addu writes numbers in decimal");
+	buf_free(&b);
+}
+
 /* A raw control byte is refused wherever it is in the line: the check
  * goes 16 bytes at a time, then byte by byte. */
 static void
@@ -349,6 +366,7 @@ main(void)
 	test_chars();
 	test_reject();
 	test_raw_control();
+	test_addu();
 	printf("1..%d\n", ntest);
 	return nfail != 0;
 }

@@ -90,14 +90,15 @@ trace_record(struct bot *b, const struct record *r, const char *line,
 	rec_free(&w);
 }
 
+/* A record read at now (ms): one clock reading for all of a read's. */
 static void
-on_line(struct bot *b, const char *line, size_t len)
+on_line(struct bot *b, int64_t now, const char *line, size_t len)
 {
 	struct record r;
 	const char *errstr;
 	enum state prev = b->state;
 
-	b->last_read = now_ms();
+	b->last_read = now;
 	b->line = line;
 	b->linelen = len;
 	if (record_decode(line, len, &r, &errstr) == -1) {
@@ -123,6 +124,7 @@ read_input(struct bot *b)
 	char chunk[65536], *nl;
 	size_t start = 0;
 	ssize_t n;
+	int64_t now;
 
 	if ((n = read(STDIN_FILENO, chunk, sizeof chunk)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
@@ -131,11 +133,13 @@ read_input(struct bot *b)
 	}
 	if (n == 0)
 		return 0;
+	now = now_ms();
 	buf_add(&b->in, chunk, (size_t)n);
 	while ((nl = memchr(b->in.p + b->scanned, '\n',
 	    b->in.len - b->scanned)) != NULL) {
 		b->scanned = (size_t)(nl - b->in.p) + 1;
-		on_line(b, b->in.p + start, (size_t)(nl - b->in.p) - start);
+		on_line(b, now, b->in.p + start,
+		    (size_t)(nl - b->in.p) - start);
 		start = b->scanned;
 	}
 	memmove(b->in.p, b->in.p + start, b->in.len - start);

@@ -28,10 +28,12 @@ buf_grow(struct buf *b, size_t need)
 	b->cap = cap;
 }
 
+/* The room is checked here, before a call: most adds need none. */
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	buf_grow(b, n);
+	if (b->cap - b->len <= n)
+		buf_grow(b, n);
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
@@ -39,7 +41,8 @@ buf_add(struct buf *b, const void *p, size_t n)
 void
 buf_addc(struct buf *b, char c)
 {
-	buf_grow(b, 1);
+	if (b->cap - b->len <= 1)
+		buf_grow(b, 1);
 	b->p[b->len++] = c;
 }
 

@@ -293,6 +293,46 @@ test_reject(void)
 	buf_free(&deep);
 }
 
+/* Text that must be escaped at any place in it comes back the same:
+ * the escaping goes 16 bytes at a time, then byte by byte. */
+static void
+test_escape_places(void)
+{
+	static const char special[] = { '\t', '\n', '\\', '\x01', '\x7f' };
+	char		 text[64];
+	struct recw	 w = { 0 };
+	struct record	 rec;
+	const char	*errstr;
+	char		*got;
+	size_t		 len, at, k;
+	int		 same = 0, tries = 0;
+
+	for (len = 1; len < sizeof(text); len++)
+		for (at = 0; at < len; at++)
+			for (k = 0; k < sizeof(special); k++) {
+				memset(text, 'a', len);
+				text[at] = special[k];
+				rec_begin(&w, "message", NS_CLIENT);
+				rec_start(&w, NS_CLIENT, "body");
+				rec_text(&w, text, len);
+				rec_end(&w);
+				rec_finish(&w);
+				tries++;
+				if (record_decode(w.out.p, w.out.len, &rec,
+				    &errstr) == -1)
+					continue;
+				got = xnode_text(xnode_child(rec.root,
+				    NS_CLIENT, "body"));
+				if (strlen(got) == len &&
+				    memcmp(got, text, len) == 0)
+					same++;
+				free(got);
+				record_free(&rec);
+			}
+	ok(same == tries, "escaped bytes at every place of a text come back");
+	rec_free(&w);
+}
+
 static void
 test_addu(void)
 {
@@ -366,6 +406,7 @@ main(void)
 	test_chars();
 	test_reject();
 	test_raw_control();
+	test_escape_places();
 	test_addu();
 	printf("1..%d\n", ntest);
 	return nfail != 0;

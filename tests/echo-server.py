@@ -296,7 +296,34 @@ def sm_refuse(b):
     b.wait_exit()
 
 
+# Online, pings from the server (no 'from', the domain, the bot's bare
+# JID), then from a stranger: notes how many of each got their result.
+def server_pings(b, n=20):
+    online(b)
+    froms = {"none": None, "domain": "localhost", "bare": "bot@localhost",
+             "stranger": "eve@localhost/x"}
+    for kind, frm in froms.items():
+        for i in range(n):
+            b.send(rec("iq", "xmlns=jabber:client", "@type=get",
+                       "@id=%s-%d" % (kind, i),
+                       *([] if frm is None else ["@from=" + frm]),
+                       "(ping", "xmlns=urn:xmpp:ping", ")"))
+    # A marker the bot answers after all of them: a ping from nowhere.
+    b.send(rec("iq", "xmlns=jabber:client", "@type=get", "@id=last",
+               "(ping", "xmlns=urn:xmpp:ping", ")"))
+    b.expect(r"<iq [^>]*id='last'")
+    out = b.out.decode("utf-8", "replace")
+    for kind in froms:
+        got = len(re.findall(r"<iq [^>]*type='result'[^>]*id='%s-\d+'|"
+                             r"<iq [^>]*id='%s-\d+'[^>]*type='result'"
+                             % (kind, kind), out))
+        b.notes.append("%s %d" % (kind, got))
+    b.send(rec("/stream:stream"))
+    b.wait_exit()
+
+
 SCENARIOS = {
+    "server-pings": server_pings,
     "sm-no-ack": sm_no_ack,
     "sm-over-ack": sm_over_ack,
     "sm-kill": sm_kill,

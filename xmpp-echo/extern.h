@@ -277,6 +277,7 @@ void	 login_progress(struct bot *, enum state, const struct record *);
 
 // jid.c
 int	 own_bare_jid(const struct bot *, const char *);
+int	 from_server(const struct bot *, const char *);
 int	 to_us(const struct bot *, const char *);
 char	*bare_key(const char *);
 int	 jid_part_ok(const char *, size_t, const char *);

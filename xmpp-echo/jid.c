@@ -21,6 +21,17 @@ own_bare_jid(const struct bot *b, const char *jid)
 	return n == strlen(b->bare) && strncasecmp(jid, b->bare, n) == 0;
 }
 
+/*
+ * The server, or it on our account's behalf (RFC 6120 section 8.1.2.1):
+ * no 'from', our domain, or our bare JID.  A peer cannot send that.
+ */
+int
+from_server(const struct bot *b, const char *from)
+{
+	return from == NULL || strcasecmp(from, b->domain) == 0 ||
+	    (strchr(from, '/') == NULL && own_bare_jid(b, from));
+}
+
 /* RFC 6120 section 10.3: no 'to', our bare JID or our full JID. */
 int
 to_us(const struct bot *b, const char *to)

@@ -228,8 +228,11 @@ answer_iq(struct bot *b, const struct xnode *iq)
 		get = 0;
 	else
 		return;
-	/* Answers cost the asker a token; the server's own asks none. */
-	if (from != NULL && !spend_token(b, from))
+	/*
+	 * Answers cost the asker a token; the server's own asks (its
+	 * pings keep the link alive) none.
+	 */
+	if (!from_server(b, from) && !spend_token(b, from))
 		return;
 	if (get && is_elem(q, NS_PING, "ping"))
 		sent = iq_result(b, iq, "");
@@ -364,7 +367,7 @@ on_skipped(struct bot *b, const struct record *r)
 	}
 	if ((strcmp(type, "get") != 0 && strcmp(type, "set") != 0) ||
 	    !to_us(b, xnode_attr(n, "to")) ||
-	    (from != NULL && !spend_token(b, from)))
+	    (!from_server(b, from) && !spend_token(b, from)))
 		return;
 	iq_open(&x, n, "error");
 	buf_adds(&x, "<error type='modify'><policy-violation xmlns='"

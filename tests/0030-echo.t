@@ -1,7 +1,7 @@
 #!/bin/sh
 # xmpp-echo against a scripted server: records in, XML out, no network.
 . "$(dirname "$0")/lib.sh"
-plan 74
+plan 76
 
 BOT=$TOP/xmpp-echo/xmpp-echo
 [ -x "$BOT" ] || bail "$BOT not built (make xmpp-echo/xmpp-echo)"
@@ -111,10 +111,12 @@ def plain_login(b):
         b.notes.append("plain payload ok")
     b.send(rec("success", "xmlns=" + SASL))
 
-def scram_login(b, mech, where="success", lie=False):
-    h = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256"}[mech]
+def scram_login(b, mech, where="success", lie=False,
+                offered=("PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256")):
+    h = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256",
+         "SCRAM-SHA-512": "sha512"}[mech]
     opening(b)
-    features(b, "PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256")
+    features(b, *offered)
     m = b.expect(r"<auth xmlns='%s' mechanism='%s'>([^<]*)</auth>" % (SASL, mech))
     cfirst = payload(m).decode()
     cm = re.fullmatch(r"n,,n=([^,]*),r=([^,]*)", cfirst)
@@ -272,6 +274,10 @@ SCENARIOS = {
                        b.send(rec("/stream:stream")), b.expect("</stream:stream>")),
     "sha256": lambda b: (scram_login(b, "SCRAM-SHA-256"), bind(b, False),
                          b.send(rec("/stream:stream")), b.expect("</stream:stream>")),
+    "sha512": lambda b: (scram_login(b, "SCRAM-SHA-512", offered=(
+                             "PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256",
+                             "SCRAM-SHA-512")), bind(b, False),
+                         b.send(rec("/stream:stream")), b.expect("</stream:stream>")),
     "final-in-challenge": lambda b: (scram_login(b, "SCRAM-SHA-256", "challenge"),
                                      bind(b, False)),
     "lying-server": lambda b: scram_login(b, "SCRAM-SHA-256", lie=True),
@@ -408,6 +414,10 @@ server sha256 sha256 -- "$BOT" -v -r echo bot@localhost
 is "$(cat "$T/sha256.rc")" 0 "SCRAM-SHA-256 preferred and logged in"
 is "$(cat "$T/sha256.notes")" "client-first ok
 client proof ok" "SCRAM-SHA-256 client proof verified by the server"
+server sha512 sha512 -- "$BOT" -r echo bot@localhost
+is "$(cat "$T/sha512.rc")" 0 "SCRAM-SHA-512 preferred when offered, and logged in"
+is "$(cat "$T/sha512.notes")" "client-first ok
+client proof ok" "SCRAM-SHA-512 client proof verified by the server"
 is "$(grep -c -e '^< challenge	.*	-\[redacted\]$' -e '^< success	.*	-\[redacted\]$' \
     -e '^> <auth .*>\[redacted\]</auth>$' \
     -e '^> <response .*>\[redacted\]</response>$' "$T/sha256.err")" 4 \

@@ -1,14 +1,14 @@
 #!/bin/sh
 # echobot.sh against a second real server, a private ejabberd: SASL with
-# SCRAM-SHA-256 (ejabberd offers it, and SHA-512 and the -PLUS variants
-# over TLS, which Prosody 0.12 does not), SCRAM-SHA-1 and PLAIN forced
-# with -m, STARTTLS and direct TLS (XEP-0368) with a throwaway
+# SCRAM-SHA-512 (ejabberd offers it, and SHA-256 and the -PLUS variants
+# over TLS, which Prosody 0.12 does not), SCRAM-SHA-256, SCRAM-SHA-1 and
+# PLAIN forced with -m, STARTTLS and direct TLS (XEP-0368) with a throwaway
 # certificate, a listener that requires STARTTLS, a user name that SCRAM
 # escapes, a wrong password.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ejabberd.sh"
 ejabberd_require
-plan 28
+plan 31
 
 command -v stunnel >/dev/null || bail "stunnel not installed"
 ejabberd_setup
@@ -49,9 +49,8 @@ login() {
 }
 
 plain="-t plain -s 127.0.0.1:$C2S_PORT"
-login "default" SCRAM-SHA-256 $plain
-check "default: SCRAM-SHA-512 offered, and passed over" \
-    grep -q "(mechanism	-SCRAM-SHA-512	)" "$T/bot.err"
+login "default" SCRAM-SHA-512 $plain
+login "-m SCRAM-SHA-256" SCRAM-SHA-256 $plain -m SCRAM-SHA-256
 login "-m SCRAM-SHA-1" SCRAM-SHA-1 $plain -m SCRAM-SHA-1
 login "-m PLAIN" PLAIN $plain -m PLAIN
 b64=$(printf '\0bot\0%s' "$BOT_PW" | base64 | tr -d '\n')
@@ -60,13 +59,13 @@ check "-m PLAIN: no password in the trace" sh -c \
 
 # Over TLS ejabberd offers the -PLUS variants too; TLS lives in
 # stunnel, so there is no channel binding: never picked.
-login "-t starttls" SCRAM-SHA-256 -t starttls -C "$CA_FILE" \
+login "-t starttls" SCRAM-SHA-512 -t starttls -C "$CA_FILE" \
     -s "127.0.0.1:$C2S_PORT"
 check "-t starttls: -PLUS offered, and passed over" \
-    grep -q "(mechanism	-SCRAM-SHA-256-PLUS	)" "$T/bot.err"
-login "-t direct" SCRAM-SHA-256 -t direct -C "$CA_FILE" \
+    grep -q "(mechanism	-SCRAM-SHA-512-PLUS	)" "$T/bot.err"
+login "-t direct" SCRAM-SHA-512 -t direct -C "$CA_FILE" \
     -s "127.0.0.1:$DIRECT_PORT"
-login "STARTTLS required" SCRAM-SHA-256 -t starttls -C "$CA_FILE" \
+login "STARTTLS required" SCRAM-SHA-512 -t starttls -C "$CA_FILE" \
     -s "127.0.0.1:$EJ_REQ_PORT"
 
 # A user name with '=' and ',', which SCRAM escapes (RFC 5802 section
@@ -74,7 +73,7 @@ login "STARTTLS required" SCRAM-SHA-256 -t starttls -C "$CA_FILE" \
 ODD_PW=$(randpw)
 ejabberd_accounts "o=d,d" "$ODD_PW" || bail "ejabberdctl import_piefxis failed"
 (umask 077 && printf '%s\n' "$ODD_PW" >"$T/odd.pass")
-for m in SCRAM-SHA-256 SCRAM-SHA-1 PLAIN; do
+for m in SCRAM-SHA-512 SCRAM-SHA-256 SCRAM-SHA-1 PLAIN; do
 	: >"$T/odd.err"
 	spawn env TMPDIR="$T/tmp" "$TOP/echobot.sh" -n 1 $plain -m $m \
 	    -p "$T/odd.pass" "o=d,d@localhost" 2>>"$T/odd.err" </dev/null

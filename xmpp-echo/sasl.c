@@ -1,5 +1,5 @@
 /*
- * sasl.c - SASL PLAIN and SCRAM-SHA-1/SCRAM-SHA-256 client messages.
+ * sasl.c - SASL PLAIN and SCRAM-SHA-1/-256/-512 client messages.
  *
  * No channel binding: TLS lives in stunnel, so the GS2 header is "n,,"
  * (RFC 5802 section 6: the client does not support channel binding)
@@ -34,12 +34,14 @@ struct scram_hash {
 static const struct scram_hash scram_hashes[] = {
 	{ "SCRAM-SHA-1", &nettle_sha1, pbkdf2_hmac_sha1 },
 	{ "SCRAM-SHA-256", &nettle_sha256, pbkdf2_hmac_sha256 },
+	{ "SCRAM-SHA-512", &nettle_sha512, pbkdf2_hmac_sha512 },
 };
 
 /* Room for the state of any hash above. */
 union hash_ctx {
 	struct sha1_ctx		 sha1;
 	struct sha256_ctx	 sha256;
+	struct sha512_ctx	 sha512;
 };
 
 static const struct scram_hash *

@@ -89,8 +89,8 @@ parse_jid(struct bot *b, const char *jid)
 static void
 parse_mechs(struct bot *b, const char *list)
 {
-	static const char *known[] = { "SCRAM-SHA-256", "SCRAM-SHA-1",
-	    "PLAIN" };
+	static const char *known[] = { "SCRAM-SHA-512", "SCRAM-SHA-256",
+	    "SCRAM-SHA-1", "PLAIN" };
 	char *copy, *p, *m;
 	size_t i;
 
@@ -163,7 +163,7 @@ number(int opt, const char *arg, long long min, long long max)
 static void
 defaults(struct bot *b)
 {
-	parse_mechs(b, "SCRAM-SHA-256,SCRAM-SHA-1,PLAIN");
+	parse_mechs(b, "SCRAM-SHA-512,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN");
 	b->approve = 1;
 	b->burst = 100;
 	b->rate = 60;

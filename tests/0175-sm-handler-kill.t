@@ -36,7 +36,10 @@ ALICE=$spawned
 # was written before it (smfile.c), and k 2 and k 3 have come.
 wait_file_grep "$T/got" "read k1" 20 || bail "the handler did not read"
 wait_file_grep "$T/bot.err" "^< message.*-k 3" 20 || bail "k 3 did not come"
-xe=$(pgrep -s "$BOT_PID" -x xmpp-echo)
+# (xmpp-echo itself, xmpp-connect's child, not its handler's supervisor,
+# which has its name too: that one stops the handler once xmpp-echo is
+# gone)
+xe=$(pgrep -P "$(pgrep -s "$BOT_PID" -x xmpp-connect)" -x xmpp-echo)
 [ -n "$xe" ] || bail "no xmpp-echo"
 kill -KILL $xe
 

@@ -349,33 +349,44 @@ connect_domain(const char *domain, enum mode *mode)
 	return s;
 }
 
+/* A message of one byte, the mode, with room for one descriptor. */
+struct fdmsg {
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	unsigned char	 mode;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} c;
+};
+
+static void
+fdmsg_init(struct fdmsg *f)
+{
+	memset(f, 0, sizeof *f);
+	f->iov.iov_base = &f->mode;
+	f->iov.iov_len = 1;
+	f->msg.msg_iov = &f->iov;
+	f->msg.msg_iovlen = 1;
+	f->msg.msg_control = f->c.buf;
+	f->msg.msg_controllen = sizeof f->c.buf;
+}
+
 /* Passes s, and the mode it speaks, on the socket sp. */
 static void
 socket_send(int sp, int s, enum mode mode)
 {
-	struct msghdr	 msg;
+	struct fdmsg	 f;
 	struct cmsghdr	*cm;
-	struct iovec	 iov;
-	unsigned char	 m = mode;
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
 
-	memset(&msg, 0, sizeof msg);
-	memset(&cbuf, 0, sizeof cbuf);
-	iov.iov_base = &m;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof cbuf.buf;
-	cm = CMSG_FIRSTHDR(&msg);
+	fdmsg_init(&f);
+	f.mode = mode;
+	cm = CMSG_FIRSTHDR(&f.msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &s, sizeof(int));
-	if (sendmsg(sp, &msg, MSG_NOSIGNAL) != 1)
+	if (sendmsg(sp, &f.msg, MSG_NOSIGNAL) != 1)
 		err(EXIT_LOCAL, "sendmsg");
 }
 
@@ -383,36 +394,25 @@ socket_send(int sp, int s, enum mode mode)
 static int
 socket_recv(int sp, enum mode *mode)
 {
-	struct msghdr	 msg;
+	struct fdmsg	 f;
 	struct cmsghdr	*cm;
-	struct iovec	 iov;
-	unsigned char	 m;
 	ssize_t		 n;
 	int		 s = -1;
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
 
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = &m;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof cbuf.buf;
-	while ((n = recvmsg(sp, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	fdmsg_init(&f);
+	while ((n = recvmsg(sp, &f.msg, MSG_CMSG_CLOEXEC)) == -1 &&
 	    errno == EINTR)
 		;
 	if (n != 1)
 		return -1;
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+	for (cm = CMSG_FIRSTHDR(&f.msg); cm != NULL;
+	    cm = CMSG_NXTHDR(&f.msg, cm))
 		if (cm->cmsg_level == SOL_SOCKET &&
 		    cm->cmsg_type == SCM_RIGHTS &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(&s, CMSG_DATA(cm), sizeof(int));
 	if (s != -1)
-		*mode = m;
+		*mode = f.mode;
 	return s;
 }
 
@@ -448,7 +448,7 @@ connect_child(int sp, const char *host, const char *port,
  * The connection (its address found, connected, the STARTTLS preamble
  * spoken) is made by a child, which passes the socket on: the resolver,
  * the name service modules and the preamble's parser are then never
- * part of the process that stays up with the session (some 400 KiB
+ * part of the process that stays up with the session (some 250 KiB
  * resident).  The child's failure is ours: its status, its signal.
  */
 static int

@@ -74,7 +74,7 @@ stamp_lines(const char *s, size_t len, int all)
 		if ((nl = memchr(p, '\n', left)) != NULL)
 			n = nl - p + 1;
 		else if (left >= STAMP_LINE || all)
-			n = left < STAMP_LINE ? left : STAMP_LINE;
+			n = left;
 		else
 			break;
 		if (n > STAMP_LINE)
@@ -160,26 +160,20 @@ stamp_fd(void)
 void
 stamp_read(int all)
 {
-	ssize_t	 n;
+	ssize_t	 n = -1;
 	int	 reads = 0;
 
 	if (pipe_r == -1)
 		return;
-	for (;;) {
-		if (reads++ == 64) {
-			n = -1;
-			errno = EAGAIN;
-			break;
-		}
+	while (reads < (all ? 64 : 1)) {
 		n = read(pipe_r, part + partlen, sizeof part - partlen);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
+		reads++;
 		partlen += n;
 		part_out(0);
-		if (!all)
-			return;
 	}
 	if (n == 0 || (n == -1 && errno != EAGAIN)) {
 		close(pipe_r);

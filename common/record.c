@@ -467,20 +467,27 @@ item_xmlns(struct decoder *d, const char *s, size_t n)
 	return NULL;
 }
 
+/* n's attributes moved to room for cap of them in rec's memory. */
+static void
+attrs_move(struct record *rec, struct xnode *n, size_t cap)
+{
+	struct xattr	*a = rec_alloc(rec, cap * sizeof(*a));
+
+	if (n->nattrs > 0)
+		memcpy(a, n->attrs, n->nattrs * sizeof(*a));
+	n->attrs = a;
+}
+
 /* A new attribute of cur(): attributes come only before its content,
  * so the array of the element being written is the one that grows. */
 static struct xattr *
 new_attr(struct decoder *d)
 {
 	struct xnode	*e = cur(d);
-	struct xattr	*a;
 
 	if (e->nattrs == d->attrcap) {
 		d->attrcap = d->attrcap ? d->attrcap * 2 : 8;
-		a = rec_alloc(d->rec, d->attrcap * sizeof(*a));
-		if (e->nattrs > 0)
-			memcpy(a, e->attrs, e->nattrs * sizeof(*a));
-		e->attrs = a;
+		attrs_move(d->rec, e, d->attrcap);
 	}
 	return &e->attrs[e->nattrs++];
 }
@@ -677,11 +684,9 @@ void
 record_add_attr(struct record *rec, struct xnode *n, const char *name,
     const char *value)
 {
-	struct xattr	*a = rec_alloc(rec, (n->nattrs + 1) * sizeof(*a));
+	struct xattr	*a;
 
-	if (n->nattrs > 0)
-		memcpy(a, n->attrs, n->nattrs * sizeof(*a));
-	n->attrs = a;
+	attrs_move(rec, n, n->nattrs + 1);
 	a = &n->attrs[n->nattrs++];
 	a->ns = NULL;
 	a->name = rec_strndup(rec, name, strlen(name));

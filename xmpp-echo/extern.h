@@ -277,6 +277,7 @@ void	 login_progress(struct bot *, enum state, const struct record *);
 
 // jid.c
 int	 own_bare_jid(const struct bot *, const char *);
+int	 is_bare_of(const char *bare, const char *jid, size_t barelen);
 int	 from_server(const struct bot *, const char *);
 int	 to_us(const struct bot *, const char *);
 char	*bare_key(const char *);

@@ -3,7 +3,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "record.h"
 #include "extern.h"
@@ -31,13 +30,6 @@ sender_slot(struct bot *b)
 	return s;
 }
 
-/* Whether key, a bare_key(), is the bare JID of jid. */
-static int
-is_key_of(const char *key, const char *jid, size_t barelen)
-{
-	return strncasecmp(key, jid, barelen) == 0 && key[barelen] == '\0';
-}
-
 /* The sender's entry, made when new: a key is allocated only then. */
 struct sender *
 sender_find(struct bot *b, const char *from, int64_t now)
@@ -46,7 +38,7 @@ sender_find(struct bot *b, const char *from, int64_t now)
 	size_t i, barelen = strcspn(from, "/");
 
 	for (i = 0; i < b->nsenders; i++)
-		if (is_key_of(b->senders[i].jid, from, barelen)) {
+		if (is_bare_of(b->senders[i].jid, from, barelen)) {
 			b->senders[i].seen = now;
 			return &b->senders[i];
 		}

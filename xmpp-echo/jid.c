@@ -16,9 +16,15 @@
 int
 own_bare_jid(const struct bot *b, const char *jid)
 {
-	size_t n = strcspn(jid, "/");
+	return is_bare_of(b->bare, jid, strcspn(jid, "/"));
+}
 
-	return n == strlen(b->bare) && strncasecmp(jid, b->bare, n) == 0;
+/* Whether bare is the bare JID of jid, barelen bytes long there (case
+ * aside, as in bare_key()). */
+int
+is_bare_of(const char *bare, const char *jid, size_t barelen)
+{
+	return strncasecmp(bare, jid, barelen) == 0 && bare[barelen] == '\0';
 }
 
 /*

@@ -105,18 +105,9 @@ nothing_left "server gone: no process, no directory left"
 
 # 5. A server that takes the connection and never answers the
 # ClientHello: no stage starts, the end at the deadline, status 3.
-spawn $PY -c 'import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen()
-open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-while True:
-    held.append(s.accept()[0])' "$T/mute.port"
-wait_file_grep "$T/mute.port" . 10 || bail "no listener"
+mute_server
 spawn env TMPDIR="$T/tmp" "$XC" -t direct -C "$CA_FILE" -d localhost \
-    "127.0.0.1:$(cat "$T/mute.port")" -- sh -c 'echo started >"$1"' \
+    "127.0.0.1:$MUTE_PORT" -- sh -c 'echo started >"$1"' \
     sh "$T/mute.reader" -- cat 2>"$T/mute.err"
 XC_PID=$spawned
 ended "$XC_PID" 45

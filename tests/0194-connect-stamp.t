@@ -11,17 +11,8 @@ XC=$TOP/xmpp-connect/xmpp-connect
 STAMP='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z '
 
 # A server that takes connections and says nothing.
-spawn $PY -c 'import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen()
-open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
-import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-while True:
-    held.append(s.accept()[0])' "$T/port"
-wait_file_grep "$T/port" . 10 || bail "no listener"
-port=$(cat "$T/port")
+mute_server
+port=$MUTE_PORT
 
 # The reader: a line, one of 5000 bytes, then one without its newline,
 # and ends.  The writer waits for its TERM.

@@ -339,6 +339,22 @@ pipeline() {
 	wait_file_grep "$T/$_n.pid" . 10 || bail "$_n: xmpp-echo did not start"
 }
 
+# mute_server: a server on loopback that takes connections, holds them
+# and says nothing; its port in MUTE_PORT
+mute_server() {
+	spawn $PY -c 'import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])' "$T/mute.port"
+	wait_file_grep "$T/mute.port" . 10 || bail "no listener"
+	MUTE_PORT=$(cat "$T/mute.port")
+}
+
 # echo_server NAME ARGS...: tests/echo-server.py NAME ARGS... (a scripted
 # server that misbehaves as ARGS say, running the client after --), the
 # password "pw" in the environment; $T/NAME.rc is always written, and

@@ -31,5 +31,7 @@ ended "$pid" 60
 is "$?" 0 "exit 0 after a TERM, no valgrind error" || diag "$(cat "$T/err")"
 check "valgrind ran and found nothing" sh -c 'test -f "$1" && test ! -s "$1"' \
     sh "$T/vg" || diag "$(head -n 40 "$T/vg")"
+# (first: the reader too, which ends on the server's </stream:stream>,
+# at times before stunnel's end or the TCP close is seen)
 check "the -s line: both exited 0 ($(cat "$T/st"))" \
-    grep -qx 'reader 0 writer 0 first \(writer\|connection\)' "$T/st"
+    grep -qx 'reader 0 writer 0 first \(reader\|writer\|connection\)' "$T/st"

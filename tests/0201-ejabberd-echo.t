@@ -161,5 +161,9 @@ check "SIGTERM: unavailable presence, then the stream closed by both" sh -c \
     'grep -q "^> <presence type=.unavailable./>" "$1" &&
     grep -q "^> </stream:stream>" "$1" && grep -q "^< /stream:stream" "$1"' \
     sh "$T/bot.err"
-check "ejabberd logged no error" sh -c \
-    '! grep -q "\[error\]" "$1"' sh "$EDIR/log/ejabberd.log"
+if grep -q "\[error\]" "$EDIR/log/ejabberd.log"; then
+	fail "ejabberd logged no error"
+	diag "$(grep -A 5 "\[error\]" "$EDIR/log/ejabberd.log" | head -n 40)"
+else
+	pass "ejabberd logged no error"
+fi
